@@ -1,0 +1,4 @@
+//! Iteration (in progress).
+/// Iterator.
+#[derive(Debug)]
+pub struct EntryIter;

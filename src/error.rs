@@ -1,0 +1,34 @@
+//! The root error type. Each component has its own error enum; [`Error`]
+//! wraps them so an embedder can handle one type or match on the component.
+
+use crate::chunk::{ChunkError, CodecError};
+use crate::labels::LabelsError;
+use crate::object::ObjectError;
+use crate::tenant::TenantError;
+
+/// Any lokistore error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A label set or selector was rejected.
+    #[error(transparent)]
+    Labels(#[from] LabelsError),
+    /// A tenant ID was rejected.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// A chunk could not be built, encoded or decoded.
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+    /// A compressed stream could not be produced or read.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// A stored chunk object or key could not be encoded or decoded.
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    /// An I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

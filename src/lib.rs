@@ -1,0 +1,28 @@
+//! lokistore: an embeddable log storage engine that stores logs in Grafana
+//! Loki's on-disk formats.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod labels;
+mod tenant;
+
+pub mod chunk;
+pub mod object;
+mod stream;
+
+#[cfg(feature = "internals")]
+pub mod encoding;
+#[cfg(not(feature = "internals"))]
+mod encoding;
+
+pub use chunk::{
+    Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
+    HeadFormat,
+};
+pub use error::{Error, Result};
+pub use labels::{Fingerprint, Label, Labels, LabelsError};
+pub use object::{ChunkKey, ChunkObject, ObjectError};
+pub use stream::{Stream, StreamConfig};
+pub use tenant::{TenantError, TenantId};

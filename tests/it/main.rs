@@ -1,0 +1,9 @@
+//! Integration tests: one binary, one module per component.
+
+mod chunk_props;
+mod chunk_vectors;
+mod codec;
+mod fuzz_corpus;
+mod labels;
+mod object;
+mod support;
