@@ -24,5 +24,5 @@ pub use chunk::{
 pub use error::{Error, Result};
 pub use labels::{Fingerprint, Label, Labels, LabelsError};
 pub use object::{ChunkKey, ChunkObject, ObjectError};
-pub use stream::{Stream, StreamConfig};
+pub use stream::{PushOutcome, Stream, StreamConfig};
 pub use tenant::{TenantError, TenantId};

@@ -1,1 +1,224 @@
-//! block (in progress).
+//! Cut blocks, their metadata, and decoding a block's entries.
+//!
+//! Block meta (per block, in the chunk's meta section):
+//!
+//! | field | encoding | formats |
+//! |---|---|---|
+//! | entries | `uvarint` | all |
+//! | mint, maxt | zig-zag `varint` ns | all |
+//! | offset | `uvarint` byte offset in the chunk | all |
+//! | uncompressedSize | `uvarint` (head size counter, not the true length) | v3, v4 |
+//! | len | `uvarint` compressed length without the CRC | all |
+//!
+//! Entry inside a decompressed block: `varint ts`, `uvarint len`, line, and in
+//! v4 `uvarint symLen`, `uvarint nPairs`, pairs of `uvarint` symbol indices.
+
+use bytes::Bytes;
+
+use super::{ChunkError, ChunkFormat, MAX_LINE_LENGTH};
+use crate::encoding::{Cursor, put_uvarint, put_varint};
+
+/// A compressed block of a chunk.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    pub(crate) num_entries: usize,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    /// Loki's uncompressed size counter at cut time.
+    pub(crate) uncompressed_size: usize,
+    /// Compressed bytes, without the trailing CRC.
+    pub(crate) data: Bytes,
+    /// CRC32C of `data`.
+    pub(crate) crc: u32,
+}
+
+impl Block {
+    pub(crate) fn overlaps(&self, from: i64, through: i64) -> bool {
+        // Loki skips a block only when through < mint || maxt < from.
+        !(through < self.mint || self.maxt < from)
+    }
+}
+
+/// Appends one block meta.
+pub(crate) fn put_block_meta(out: &mut Vec<u8>, b: &Block, offset: usize, format: ChunkFormat) {
+    put_uvarint(out, b.num_entries as u64);
+    put_varint(out, b.mint);
+    put_varint(out, b.maxt);
+    put_uvarint(out, offset as u64);
+    if format.has_uncompressed_size() {
+        put_uvarint(out, b.uncompressed_size as u64);
+    }
+    put_uvarint(out, b.data.len() as u64);
+}
+
+/// A block meta as read from a chunk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockMeta {
+    pub(crate) num_entries: u64,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+    pub(crate) offset: u64,
+    pub(crate) uncompressed_size: u64,
+    pub(crate) len: u64,
+}
+
+pub(crate) fn read_block_meta(cur: &mut Cursor<'_>, format: ChunkFormat) -> Result<BlockMeta, ChunkError> {
+    let num_entries = cur.read_uvarint("block entry count")?;
+    let mint = cur.read_varint("block mint")?;
+    let maxt = cur.read_varint("block maxt")?;
+    let offset = cur.read_uvarint("block offset")?;
+    let uncompressed_size =
+        if format.has_uncompressed_size() { cur.read_uvarint("block uncompressed size")? } else { 0 };
+    let len = cur.read_uvarint("block length")?;
+    Ok(BlockMeta { num_entries, mint, maxt, offset, uncompressed_size, len })
+}
+
+/// One entry of a decoded block: ranges into [`Decoded`]'s buffers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DecodedEntry {
+    pub(crate) ts: i64,
+    pub(crate) line_start: u32,
+    pub(crate) line_len: u32,
+    pub(crate) pairs_start: u32,
+    pub(crate) pairs_len: u32,
+}
+
+/// Reusable buffers holding the entries of one or more decoded sources.
+#[derive(Debug, Default)]
+pub(crate) struct Decoded {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) entries: Vec<DecodedEntry>,
+    pub(crate) pairs: Vec<(u32, u32)>,
+}
+
+impl Decoded {
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+        self.entries.clear();
+        self.pairs.clear();
+    }
+
+    pub(crate) fn line(&self, e: &DecodedEntry) -> &[u8] {
+        &self.buf[e.line_start as usize..(e.line_start + e.line_len) as usize]
+    }
+
+    pub(crate) fn entry_pairs(&self, e: &DecodedEntry) -> &[(u32, u32)] {
+        &self.pairs[e.pairs_start as usize..(e.pairs_start + e.pairs_len) as usize]
+    }
+
+    /// Parses the entries of an uncompressed block payload that has been
+    /// appended to `self.buf` starting at `start`, keeping those with
+    /// `from <= ts < through`.
+    pub(crate) fn index_payload(
+        &mut self,
+        start: usize,
+        format: ChunkFormat,
+        from: i64,
+        through: i64,
+        base: usize,
+    ) -> Result<(), ChunkError> {
+        if self.buf.len() > u32::MAX as usize {
+            return Err(ChunkError::LineTooLong(self.buf.len() as u64));
+        }
+        let payload = &self.buf[start..];
+        let mut cur = Cursor::with_base(payload, base);
+        let with_metadata = format.has_metadata();
+        while !cur.is_empty() {
+            let ts = cur.read_varint("entry timestamp")?;
+            let len = cur.read_uvarint("entry line length")?;
+            if len >= MAX_LINE_LENGTH {
+                return Err(ChunkError::LineTooLong(len));
+            }
+            let line_start = (start + cur.position()) as u32;
+            cur.skip(len, "entry line")?;
+            let pairs_start = self.pairs.len() as u32;
+            let mut pairs_len = 0u32;
+            if with_metadata {
+                let sym_len = cur.read_uvarint("entry metadata length")?;
+                let section_end = cur.position() as u64 + sym_len;
+                let mut sym = Cursor::with_base(cur.read_bytes(sym_len, "entry metadata")?, cur.offset());
+                let n = sym.read_uvarint("entry metadata pair count")?;
+                // Each pair needs at least two bytes, which bounds the loop.
+                if n > sym.remaining() as u64 / 2 {
+                    return Err(sym.invalid("entry metadata pair count", format!("{n} pairs do not fit in {} bytes", sym.remaining())).into());
+                }
+                let keep = ts >= from && ts < through;
+                for _ in 0..n {
+                    let name = sym.read_uvarint("metadata name symbol")?;
+                    let value = sym.read_uvarint("metadata value symbol")?;
+                    if keep {
+                        self.pairs.push((clamp_symbol(name), clamp_symbol(value)));
+                    }
+                }
+                if keep {
+                    pairs_len = n as u32;
+                }
+                debug_assert!(cur.position() as u64 == section_end);
+            }
+            if ts >= from && ts < through {
+                self.entries.push(DecodedEntry {
+                    ts,
+                    line_start,
+                    line_len: len as u32,
+                    pairs_start,
+                    pairs_len,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Symbol indices beyond `u32` can never be in a table; map them to an
+/// index that resolves to `""` like any other out-of-range index.
+fn clamp_symbol(i: u64) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+/// Summary of one cut block, as recorded in the chunk's block metas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Number of entries.
+    pub entries: usize,
+    /// Earliest timestamp (ns).
+    pub mint: i64,
+    /// Latest timestamp (ns).
+    pub maxt: i64,
+    /// Loki's uncompressed size counter (lines + 8 bytes per metadata pair).
+    pub uncompressed_size: usize,
+    /// Compressed length in bytes, without the CRC.
+    pub compressed_len: usize,
+    /// CRC32C of the compressed bytes.
+    pub crc: u32,
+}
+
+impl super::Chunk {
+    /// The cut blocks' metadata, in order.
+    pub fn block_infos(&self) -> Vec<BlockInfo> {
+        self.blocks
+            .iter()
+            .map(|b| BlockInfo {
+                entries: b.num_entries,
+                mint: b.mint,
+                maxt: b.maxt,
+                uncompressed_size: b.uncompressed_size,
+                compressed_len: b.data.len(),
+                crc: b.crc,
+            })
+            .collect()
+    }
+
+    /// The decompressed bytes of block `index` (the serialized entries), or
+    /// `None` when there is no such block.
+    pub fn decompressed_block(&self, index: usize) -> Option<Result<Vec<u8>, ChunkError>> {
+        let b = self.blocks.get(index)?;
+        let mut out = Vec::new();
+        Some(
+            self.config
+                .encoding
+                .decompress(&b.data, &mut out, super::iter::MAX_BLOCK_DECOMPRESSED_LEN)
+                .map(|()| out)
+                .map_err(ChunkError::from),
+        )
+    }
+}

@@ -1,7 +1,327 @@
-//! Chunk (in progress).
-/// Chunk.
-#[derive(Debug)]
-pub struct Chunk;
-/// Outcome.
-#[derive(Debug)]
-pub enum AppendOutcome {}
+//! [`Chunk`]: the in-memory chunk — appends, block cutting, the "space for"
+//! rule, close/reorder and statistics (`../shared/spec/chunk-format.md` §7).
+
+use bytes::Bytes;
+
+use super::block::Block;
+use super::head::{Head, HeadAppend};
+use super::symbols::Symbols;
+use super::{ChunkConfig, ChunkError, ChunkFormat, Direction, Entry, HeadFormat};
+use crate::encoding::crc32c;
+use crate::labels::Label;
+
+/// What [`Chunk::append`] did with an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The entry was stored.
+    Appended,
+    /// An identical entry (timestamp, line, metadata) was already in the head
+    /// block; the entry was dropped, as Loki drops it.
+    Duplicate,
+}
+
+/// A Loki chunk: the compressed log lines of one stream.
+///
+/// Built by appending entries (see [`Chunk::new`]) or decoded from bytes
+/// Loki or lokistore wrote (see [`Chunk::from_bytes`]).
+///
+/// # Examples
+///
+/// ```
+/// use lokistore::{Chunk, ChunkConfig, Direction};
+///
+/// let mut chunk = Chunk::new(ChunkConfig::default())?;
+/// chunk.append(1_700_000_000_000_000_000, b"hello", &[("trace_id", "abc")])?;
+/// chunk.append(1_700_000_001_000_000_000, b"world", &[])?;
+/// chunk.close()?;
+/// let bytes = chunk.to_bytes()?;
+///
+/// let read = Chunk::from_bytes(bytes.into())?;
+/// let entries = read.entries(i64::MIN, i64::MAX, Direction::Forward)?;
+/// assert_eq!(entries.len(), 2);
+/// assert_eq!(&entries[0].line[..], b"hello");
+/// assert_eq!(entries[0].metadata[0].name, "trace_id");
+/// # Ok::<(), lokistore::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    pub(crate) config: ChunkConfig,
+    pub(crate) blocks: Vec<Block>,
+    /// Sum of the cut blocks' compressed lengths.
+    pub(crate) cut_block_size: usize,
+    pub(crate) head: Head,
+    pub(crate) symbols: Symbols,
+    /// Blocks dropped on read because their checksum did not match.
+    pub(crate) corrupt_blocks: usize,
+    /// Reusable buffers for cutting.
+    scratch: Vec<u8>,
+    pairs_scratch: Vec<(u32, u32)>,
+}
+
+impl Chunk {
+    /// An empty chunk that will be written with `config`.
+    pub fn new(config: ChunkConfig) -> Result<Self, ChunkError> {
+        config.validate()?;
+        Ok(Self::new_unchecked(config))
+    }
+
+    pub(crate) fn new_unchecked(config: ChunkConfig) -> Self {
+        Self {
+            config,
+            blocks: Vec::new(),
+            cut_block_size: 0,
+            head: Head::new(config.head_format),
+            symbols: Symbols::default(),
+            corrupt_blocks: 0,
+            scratch: Vec::new(),
+            pairs_scratch: Vec::new(),
+        }
+    }
+
+    /// The chunk's settings.
+    pub fn config(&self) -> &ChunkConfig {
+        &self.config
+    }
+
+    /// The chunk format.
+    pub fn format(&self) -> ChunkFormat {
+        self.config.format
+    }
+
+    /// The compression codec.
+    pub fn encoding(&self) -> super::Encoding {
+        self.config.encoding
+    }
+
+    /// Number of cut blocks (the head is not counted).
+    pub fn num_blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Number of entries in blocks and head.
+    pub fn num_entries(&self) -> usize {
+        self.blocks.iter().map(|b| b.num_entries).sum::<usize>() + self.head.len()
+    }
+
+    /// Blocks skipped when this chunk was decoded because their checksum did
+    /// not match (Loki's bad-block behaviour: they are dropped, not fatal).
+    pub fn corrupt_blocks(&self) -> usize {
+        self.corrupt_blocks
+    }
+
+    /// True when the chunk holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty() && self.head.is_empty()
+    }
+
+    /// True when the head block holds entries that [`Chunk::to_bytes`] would not include.
+    pub fn has_unflushed_head(&self) -> bool {
+        !self.head.is_empty()
+    }
+
+    /// Smallest and largest timestamp (ns), or `None` when empty.
+    pub fn bounds(&self) -> Option<(i64, i64)> {
+        let mut it = self
+            .blocks
+            .iter()
+            .map(|b| (b.mint, b.maxt))
+            .chain((!self.head.is_empty()).then_some((self.head.mint, self.head.maxt)));
+        let first = it.next()?;
+        Some(it.fold(first, |(lo, hi), (a, b)| (lo.min(a), hi.max(b))))
+    }
+
+    /// Sum of the cut blocks' compressed sizes.
+    pub fn compressed_size(&self) -> usize {
+        self.cut_block_size
+    }
+
+    /// Loki's uncompressed size figure: block size counters plus the head's.
+    pub fn uncompressed_size(&self) -> usize {
+        self.blocks.iter().map(|b| b.uncompressed_size).sum::<usize>() + self.head.size
+    }
+
+    /// Loki's `Size()` figure used for sync cuts: compressed blocks + head
+    /// counter + symbol bytes.
+    fn estimated_size(&self) -> usize {
+        let sym = if self.config.format.has_metadata() { self.symbols.byte_size() } else { 0 };
+        self.cut_block_size + self.head.size + sym
+    }
+
+    /// Estimated fill ratio against the target size (Loki's `Utilization`).
+    pub fn utilization(&self) -> f64 {
+        if self.config.target_size == 0 {
+            return 0.0;
+        }
+        self.estimated_size() as f64 / self.config.target_size as f64
+    }
+
+    /// Whether an entry with this line and metadata still fits (Loki's `SpaceFor`).
+    pub fn space_for(&self, line: &[u8], metadata: &[(&str, &str)]) -> bool {
+        if self.config.target_size == 0 {
+            return self.blocks.len() < 10;
+        }
+        let mut size = self.cut_block_size + self.head.size + line.len();
+        if self.config.format.has_metadata() {
+            size += self.symbols.byte_size();
+            size += metadata.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+        }
+        size < self.config.target_size
+    }
+
+    /// Appends an entry. Metadata is sorted by name before it is stored, as
+    /// Loki does; it is dropped by chunk formats before v4.
+    ///
+    /// After the append the head is cut into a block once it reaches the
+    /// block size. The caller checks [`Chunk::space_for`] first if it wants
+    /// Loki's chunk sizes.
+    pub fn append(
+        &mut self,
+        timestamp: i64,
+        line: &[u8],
+        metadata: &[(&str, &str)],
+    ) -> Result<AppendOutcome, ChunkError> {
+        if line.len() as u64 >= super::MAX_LINE_LENGTH {
+            return Err(ChunkError::LineTooLong(line.len() as u64));
+        }
+        if self.config.head_format == HeadFormat::Ordered
+            && self.head.is_empty()
+            && self.blocks.last().is_some_and(|b| timestamp < b.maxt)
+        {
+            let newest = self.blocks.last().map_or(0, |b| b.maxt);
+            return Err(ChunkError::OutOfOrder { timestamp, newest });
+        }
+        let mut pairs = std::mem::take(&mut self.pairs_scratch);
+        pairs.clear();
+        if self.config.head_format == HeadFormat::UnorderedWithMetadata && !metadata.is_empty() {
+            let mut sorted: Vec<&(&str, &str)> = metadata.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            for (n, v) in sorted {
+                let n = self.symbols.add(n);
+                let v = self.symbols.add(v);
+                pairs.push((n, v));
+            }
+        }
+        let res = self.head.append(timestamp, line, &pairs);
+        self.pairs_scratch = pairs;
+        match res? {
+            HeadAppend::Duplicate => Ok(AppendOutcome::Duplicate),
+            HeadAppend::Appended => {
+                if self.head.size >= self.config.block_size {
+                    self.cut()?;
+                }
+                Ok(AppendOutcome::Appended)
+            }
+        }
+    }
+
+    /// Appends an owned entry (see [`Chunk::append`]).
+    pub fn append_entry(&mut self, entry: &Entry) -> Result<AppendOutcome, ChunkError> {
+        let md: Vec<(&str, &str)> = entry.metadata.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        self.append(entry.timestamp, &entry.line, &md)
+    }
+
+    /// Cuts the head into a compressed block (no-op when the head is empty).
+    pub fn cut(&mut self) -> Result<(), ChunkError> {
+        if self.head.is_empty() {
+            return Ok(());
+        }
+        self.scratch.clear();
+        self.head.serialize_block(self.config.format.has_metadata(), &mut self.scratch);
+        let mut data = Vec::with_capacity(self.scratch.len() / 2 + 64);
+        self.config.encoding.compress(&self.scratch, &mut data)?;
+        let crc = crc32c(&data);
+        self.cut_block_size += data.len();
+        self.blocks.push(Block {
+            num_entries: self.head.len(),
+            mint: self.head.mint,
+            maxt: self.head.maxt,
+            uncompressed_size: self.head.size,
+            data: Bytes::from(data),
+            crc,
+        });
+        self.head.reset();
+        Ok(())
+    }
+
+    /// Cuts the head and, if blocks overlap in time (possible with unordered
+    /// appends), rebuilds the chunk with its entries in timestamp order, as
+    /// Loki's `Close` does. Call before serializing a chunk for storage.
+    pub fn close(&mut self) -> Result<(), ChunkError> {
+        self.cut()?;
+        let overlapping = self.blocks.windows(2).any(|w| w[1].mint < w[0].maxt);
+        if overlapping {
+            let mut fresh = Chunk::new_unchecked(self.config);
+            let mut it = self.iter(i64::MIN, i64::MAX, Direction::Forward);
+            let mut md: Vec<(String, String)> = Vec::new();
+            while let Some(e) = it.next() {
+                let e = e?;
+                md.clear();
+                md.extend(e.pairs.iter().map(|&(n, v)| {
+                    (e.symbols.raw(n).unwrap_or("").to_owned(), e.symbols.get(v).to_owned())
+                }));
+                let md_ref: Vec<(&str, &str)> = md.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                fresh.append(e.timestamp, e.line, &md_ref)?;
+            }
+            fresh.cut()?;
+            *self = fresh;
+        }
+        Ok(())
+    }
+
+    /// Collects the entries with `from <= ts < through`, in `direction` order.
+    pub fn entries(&self, from: i64, through: i64, direction: Direction) -> Result<Vec<Entry>, ChunkError> {
+        let mut out = Vec::new();
+        let mut it = self.iter(from, through, direction);
+        while let Some(e) = it.next() {
+            out.push(e?.to_entry());
+        }
+        Ok(out)
+    }
+
+    /// Structured metadata of an owned label list as borrowed pairs.
+    pub(crate) fn metadata_pairs(labels: &[Label]) -> Vec<(&str, &str)> {
+        labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::Encoding;
+
+    #[test]
+    fn cut_at_block_size_and_bounds() {
+        let cfg = ChunkConfig::new(ChunkFormat::V4, Encoding::None).with_block_size(10);
+        let mut c = Chunk::new(cfg).unwrap();
+        c.append(5, b"12345", &[]).unwrap();
+        assert_eq!(c.num_blocks(), 0);
+        c.append(3, b"12345", &[]).unwrap();
+        assert_eq!(c.num_blocks(), 1);
+        c.append(7, b"x", &[("k", "v")]).unwrap();
+        assert_eq!(c.num_blocks(), 1);
+        assert_eq!(c.bounds(), Some((3, 7)));
+        assert_eq!(c.num_entries(), 3);
+    }
+
+    #[test]
+    fn space_for_counts_symbols_and_metadata() {
+        let cfg = ChunkConfig::new(ChunkFormat::V4, Encoding::None).with_target_size(20);
+        let mut c = Chunk::new(cfg).unwrap();
+        c.append(1, b"0123456789", &[("ab", "cd")]).unwrap();
+        // head size 10 + 8, symbols 4 bytes.
+        assert!(!c.space_for(b"", &[]));
+        let cfg = ChunkConfig::new(ChunkFormat::V3, Encoding::None).with_target_size(20);
+        let mut c = Chunk::new(cfg).unwrap();
+        c.append(1, b"0123456789", &[("ab", "cd")]).unwrap();
+        assert!(c.space_for(b"123456789", &[("ignored", "in v3")]));
+        assert!(!c.space_for(b"0123456789", &[]));
+    }
+
+    #[test]
+    fn invalid_config_is_rejected() {
+        let cfg = ChunkConfig::new(ChunkFormat::V2, Encoding::Gzip)
+            .with_head_format(HeadFormat::UnorderedWithMetadata);
+        assert!(Chunk::new(cfg).is_err());
+        assert!(Chunk::new(ChunkConfig::new(ChunkFormat::V1, Encoding::Gzip)).is_err());
+    }
+}

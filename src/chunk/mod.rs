@@ -39,7 +39,8 @@ mod symbols;
 
 pub use codec::{CodecError, Encoding, MAX_DECOMPRESSED_LEN};
 pub use entry::{Entry, EntryRef, Metadata};
-pub use iter::EntryIter;
+pub use block::BlockInfo;
+pub use iter::{EntryIter, MAX_BLOCK_DECOMPRESSED_LEN};
 pub use memchunk::{AppendOutcome, Chunk};
 
 use crate::encoding::DecodeError;
@@ -268,6 +269,14 @@ pub enum ChunkError {
         format: ChunkFormat,
         /// Head format.
         head_format: HeadFormat,
+    },
+    /// An entry is older than the stream's out-of-order window allows.
+    #[error("entry too far behind, entry timestamp is: {timestamp}, oldest acceptable timestamp is: {cutoff}")]
+    TooFarBehind {
+        /// The rejected timestamp (ns).
+        timestamp: i64,
+        /// The oldest accepted timestamp (ns).
+        cutoff: i64,
     },
     /// A rewrite removed every entry.
     #[error("chunk has no data left after rewriting")]

@@ -13,7 +13,9 @@
 mod cursor;
 mod varint;
 
-pub use cursor::{Cursor, DecodeError, DecodeErrorKind};
+#[allow(unused_imports, reason = "public for the internals feature")]
+pub use cursor::DecodeErrorKind;
+pub use cursor::{Cursor, DecodeError};
 pub use varint::{put_uvarint, put_varint, uvarint_len};
 
 /// CRC-32C (Castagnoli) of `data`, as Loki and Prometheus compute it.
