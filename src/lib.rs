@@ -14,11 +14,13 @@ mod stream;
 
 #[cfg(feature = "internals")]
 pub mod encoding;
+#[cfg(feature = "internals")]
+pub mod fuzzing;
 #[cfg(not(feature = "internals"))]
 mod encoding;
 
 pub use chunk::{
-    Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
+    AppendOutcome, Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
     HeadFormat,
 };
 pub use error::{Error, Result};
