@@ -6,4 +6,5 @@ mod codec;
 mod fuzz_corpus;
 mod labels;
 mod object;
+mod stream;
 mod support;
