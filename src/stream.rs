@@ -129,13 +129,23 @@ impl Stream {
                 return Err(ChunkError::TooFarBehind { timestamp: entry.timestamp, cutoff });
             }
         }
-        let md = Chunk::metadata_pairs(&entry.metadata);
-        if !self.current.is_empty() && (!self.current.space_for(&entry.line, &md) || self.sync_cut(entry.timestamp)) {
+        let md = entry.metadata.as_slice();
+        if !self.current.is_empty()
+            && (!self.current.space_for_pairs(&entry.line, md) || self.sync_cut(entry.timestamp))
+        {
             self.cut()?;
         }
-        let outcome = self.current.append(entry.timestamp, &entry.line, &md)?;
+        let outcome = self.current.append_pairs(entry.timestamp, &entry.line, md)?;
         self.highest_ts = Some(self.highest_ts.map_or(entry.timestamp, |h| h.max(entry.timestamp)));
-        self.last_line = Some(entry.clone());
+        match &mut self.last_line {
+            // Reuse the previous entry's allocations.
+            Some(last) => {
+                last.timestamp = entry.timestamp;
+                last.line = entry.line.clone();
+                last.metadata.clone_from(&entry.metadata);
+            }
+            None => self.last_line = Some(entry.clone()),
+        }
         Ok(match outcome {
             AppendOutcome::Appended => PushOutcome::Stored,
             AppendOutcome::Duplicate => PushOutcome::Duplicate,

@@ -14,8 +14,11 @@ use super::{
 };
 use crate::encoding::{Cursor, DecodeError, crc32c};
 
-/// Smallest encoding of one block meta (six one-byte varints).
-const MIN_BLOCK_META_LEN: u64 = 6;
+/// Smallest encoding of one block meta: five one-byte varints, six when the
+/// format records the uncompressed size.
+fn min_block_meta_len(format: ChunkFormat) -> u64 {
+    if format.has_uncompressed_size() { 6 } else { 5 }
+}
 
 impl Chunk {
     /// Decodes a serialized chunk (formats v1–v4, any encoding). Blocks keep
@@ -78,7 +81,7 @@ impl Chunk {
         // Block metas.
         let mut mc = Cursor::with_base(metas, metas_offset as usize);
         let num_blocks = mc.read_uvarint("block count")?;
-        if num_blocks > metas_len / MIN_BLOCK_META_LEN {
+        if num_blocks > metas_len / min_block_meta_len(format) {
             return Err(mc.invalid("block count", format!("{num_blocks} blocks cannot fit in {metas_len} meta bytes")).into());
         }
         let first_block = match sm {
@@ -187,5 +190,136 @@ fn block_at(data: &[u8], offset: u64, len: u64) -> BlockCheck {
         BlockCheck::Ok(offset, stored)
     } else {
         BlockCheck::BadChecksum(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{Direction, HeadFormat};
+    use crate::encoding::{put_u32_be, put_uvarint, put_varint};
+
+    fn two_block_chunk(format: ChunkFormat, encoding: Encoding) -> Vec<u8> {
+        let config = ChunkConfig {
+            format,
+            head_format: if format <= ChunkFormat::V2 { HeadFormat::Ordered } else { format.default_head_format() },
+            encoding,
+            block_size: 8,
+            target_size: DEFAULT_TARGET_SIZE,
+        };
+        let mut c = Chunk::new_unchecked(config);
+        c.append(1, b"first-block", &[]).unwrap();
+        c.append(2, b"second-block", &[]).unwrap();
+        c.close().unwrap();
+        assert_eq!(c.num_blocks(), 2);
+        c.to_bytes().unwrap()
+    }
+
+    fn lines(c: &Chunk) -> Vec<String> {
+        c.entries(i64::MIN, i64::MAX, Direction::Forward)
+            .unwrap()
+            .into_iter()
+            .map(|e| String::from_utf8(e.line.to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn v1_has_no_encoding_byte_and_is_gzip() {
+        let bytes = two_block_chunk(ChunkFormat::V1, Encoding::Gzip);
+        assert_eq!(bytes[4], 1);
+        assert_eq!(&bytes[5..7], &[0x1f, 0x8b], "first block starts right after the format byte");
+        let c = Chunk::from_bytes(Bytes::from(bytes)).unwrap();
+        assert_eq!(c.format(), ChunkFormat::V1);
+        assert_eq!(c.encoding(), Encoding::Gzip);
+        assert_eq!(lines(&c), ["first-block", "second-block"]);
+    }
+
+    #[test]
+    fn every_format_reads_back() {
+        for format in [ChunkFormat::V2, ChunkFormat::V3, ChunkFormat::V4] {
+            for enc in Encoding::ALL {
+                let c = Chunk::from_bytes(Bytes::from(two_block_chunk(format, enc))).unwrap();
+                assert_eq!((c.format(), c.encoding()), (format, enc));
+                assert_eq!(lines(&c), ["first-block", "second-block"]);
+            }
+        }
+    }
+
+    #[test]
+    fn block_with_bad_checksum_is_skipped() {
+        let mut bytes = two_block_chunk(ChunkFormat::V4, Encoding::None);
+        // First block of a metadata-free `none` v4 chunk starts at 11.
+        bytes[11 + 3] ^= 0xff;
+        let c = Chunk::from_bytes(Bytes::from(bytes)).unwrap();
+        assert_eq!(c.corrupt_blocks(), 1);
+        assert_eq!(lines(&c), ["second-block"]);
+    }
+
+    #[test]
+    fn metas_checksum_mismatch_is_an_error() {
+        let mut bytes = two_block_chunk(ChunkFormat::V3, Encoding::Snappy);
+        let metas_offset = u64::from_be_bytes(bytes[bytes.len() - 8..].try_into().unwrap()) as usize;
+        bytes[metas_offset] ^= 0x01;
+        match Chunk::from_bytes(Bytes::from(bytes)) {
+            Err(ChunkError::ChecksumMismatch { section: "block metas", offset, .. }) => assert_eq!(offset, metas_offset),
+            other => panic!("expected a metas checksum error, got {other:?}"),
+        }
+    }
+
+    /// Loki retries a bad block at the offset where it should have started
+    /// (right after the previous block's CRC).
+    #[test]
+    fn wrong_block_offset_is_recovered() {
+        let bytes = two_block_chunk(ChunkFormat::V3, Encoding::None);
+        let c = Chunk::from_bytes(Bytes::from(bytes.clone())).unwrap();
+        let infos = c.block_infos();
+        // Rebuild the metas with a bogus offset for the second block.
+        let metas_offset = u64::from_be_bytes(bytes[bytes.len() - 8..].try_into().unwrap()) as usize;
+        let mut out = bytes[..metas_offset].to_vec();
+        let mut metas = Vec::new();
+        put_uvarint(&mut metas, 2);
+        let mut offset = 6u64;
+        for (i, b) in infos.iter().enumerate() {
+            put_uvarint(&mut metas, b.entries as u64);
+            put_varint(&mut metas, b.mint);
+            put_varint(&mut metas, b.maxt);
+            put_uvarint(&mut metas, if i == 1 { offset + 3 } else { offset });
+            put_uvarint(&mut metas, b.uncompressed_size as u64);
+            put_uvarint(&mut metas, b.compressed_len as u64);
+            offset += b.compressed_len as u64 + 4;
+        }
+        out.extend_from_slice(&metas);
+        put_u32_be(&mut out, crc32c(&metas));
+        out.extend_from_slice(&(metas_offset as u64).to_be_bytes());
+        let c = Chunk::from_bytes(Bytes::from(out)).unwrap();
+        assert_eq!(c.corrupt_blocks(), 0);
+        assert_eq!(lines(&c), ["first-block", "second-block"]);
+    }
+
+    #[test]
+    fn truncations_and_garbage_never_panic() {
+        for enc in Encoding::ALL {
+            let bytes = two_block_chunk(ChunkFormat::V4, enc);
+            for len in 0..bytes.len() {
+                if let Ok(c) = Chunk::from_bytes(Bytes::copy_from_slice(&bytes[..len])) {
+                    let _ = c.entries(i64::MIN, i64::MAX, Direction::Forward);
+                }
+            }
+            for i in 0..bytes.len() {
+                let mut b = bytes.clone();
+                b[i] ^= 0x5a;
+                if let Ok(c) = Chunk::from_bytes(Bytes::from(b)) {
+                    let _ = c.entries(i64::MIN, i64::MAX, Direction::Backward);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_magic_and_format() {
+        assert!(matches!(Chunk::from_bytes(Bytes::from_static(b"nope....")), Err(ChunkError::BadMagic { .. })));
+        let mut bytes = two_block_chunk(ChunkFormat::V4, Encoding::None);
+        bytes[4] = 9;
+        assert!(matches!(Chunk::from_bytes(Bytes::from(bytes)), Err(ChunkError::UnsupportedFormat(9))));
     }
 }

@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(h.append(5, b"b", &[]).unwrap(), HeadAppend::Duplicate);
         assert_eq!(h.append(7, b"c", &[]).unwrap(), HeadAppend::Appended);
         assert_eq!(h.len(), 4);
-        assert_eq!(h.size, 3 + 1 + 8 + 1);
+        assert_eq!(h.size, 1 + (1 + 8) + 1 + 1);
         let mut ts = Vec::new();
         h.for_each_sorted(|e| ts.push((e.ts, e.pairs_len)));
         assert_eq!(ts, [(5, 0), (7, 0), (10, 0), (10, 1)]);

@@ -56,6 +56,48 @@ pub struct Chunk {
     /// Reusable buffers for cutting.
     scratch: Vec<u8>,
     pairs_scratch: Vec<(u32, u32)>,
+    order_scratch: Vec<usize>,
+}
+
+/// Structured metadata as an indexable list of (name, value) pairs, so both
+/// borrowed pairs and owned labels append without building a new list.
+pub(crate) trait PairSource {
+    fn count(&self) -> usize;
+    fn pair(&self, i: usize) -> (&str, &str);
+}
+
+impl PairSource for [(&str, &str)] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pair(&self, i: usize) -> (&str, &str) {
+        self[i]
+    }
+}
+
+/// Symbol-index pairs of one chunk, resolved to their raw (unnormalized) strings.
+struct RawPairs<'a> {
+    pairs: &'a [(u32, u32)],
+    symbols: &'a Symbols,
+}
+
+impl PairSource for RawPairs<'_> {
+    fn count(&self) -> usize {
+        self.pairs.len()
+    }
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let (n, v) = self.pairs[i];
+        (self.symbols.raw(n).unwrap_or(""), self.symbols.get(v))
+    }
+}
+
+impl PairSource for [Label] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn pair(&self, i: usize) -> (&str, &str) {
+        (&self[i].name, &self[i].value)
+    }
 }
 
 impl Chunk {
@@ -75,6 +117,7 @@ impl Chunk {
             corrupt_blocks: 0,
             scratch: Vec::new(),
             pairs_scratch: Vec::new(),
+            order_scratch: Vec::new(),
         }
     }
 
@@ -157,13 +200,17 @@ impl Chunk {
 
     /// Whether an entry with this line and metadata still fits (Loki's `SpaceFor`).
     pub fn space_for(&self, line: &[u8], metadata: &[(&str, &str)]) -> bool {
+        self.space_for_pairs(line, metadata)
+    }
+
+    pub(crate) fn space_for_pairs<M: PairSource + ?Sized>(&self, line: &[u8], metadata: &M) -> bool {
         if self.config.target_size == 0 {
             return self.blocks.len() < 10;
         }
         let mut size = self.cut_block_size + self.head.size + line.len();
         if self.config.format.has_metadata() {
             size += self.symbols.byte_size();
-            size += metadata.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+            size += (0..metadata.count()).map(|i| metadata.pair(i)).map(|(n, v)| n.len() + v.len()).sum::<usize>();
         }
         size < self.config.target_size
     }
@@ -180,6 +227,20 @@ impl Chunk {
         line: &[u8],
         metadata: &[(&str, &str)],
     ) -> Result<AppendOutcome, ChunkError> {
+        self.append_pairs(timestamp, line, metadata)
+    }
+
+    /// Appends an owned entry (see [`Chunk::append`]).
+    pub fn append_entry(&mut self, entry: &Entry) -> Result<AppendOutcome, ChunkError> {
+        self.append_pairs(entry.timestamp, &entry.line, entry.metadata.as_slice())
+    }
+
+    pub(crate) fn append_pairs<M: PairSource + ?Sized>(
+        &mut self,
+        timestamp: i64,
+        line: &[u8],
+        metadata: &M,
+    ) -> Result<AppendOutcome, ChunkError> {
         if line.len() as u64 >= super::MAX_LINE_LENGTH {
             return Err(ChunkError::LineTooLong(line.len() as u64));
         }
@@ -190,20 +251,25 @@ impl Chunk {
             let newest = self.blocks.last().map_or(0, |b| b.maxt);
             return Err(ChunkError::OutOfOrder { timestamp, newest });
         }
-        let mut pairs = std::mem::take(&mut self.pairs_scratch);
-        pairs.clear();
-        if self.config.head_format == HeadFormat::UnorderedWithMetadata && !metadata.is_empty() {
-            let mut sorted: Vec<&(&str, &str)> = metadata.iter().collect();
-            sorted.sort_by(|a, b| a.0.cmp(b.0));
-            for (n, v) in sorted {
-                let n = self.symbols.add(n);
-                let v = self.symbols.add(v);
-                pairs.push((n, v));
+        self.pairs_scratch.clear();
+        let n = metadata.count();
+        if self.config.head_format == HeadFormat::UnorderedWithMetadata && n > 0 {
+            // Symbols are added in name order (first-seen order is part of
+            // the format), so sort the pair positions first.
+            self.order_scratch.clear();
+            self.order_scratch.extend(0..n);
+            let sorted = (1..n).all(|i| metadata.pair(i - 1).0 <= metadata.pair(i).0);
+            if !sorted {
+                self.order_scratch.sort_by(|&a, &b| metadata.pair(a).0.cmp(metadata.pair(b).0));
+            }
+            for &i in &self.order_scratch {
+                let (name, value) = metadata.pair(i);
+                let name = self.symbols.add(name);
+                let value = self.symbols.add(value);
+                self.pairs_scratch.push((name, value));
             }
         }
-        let res = self.head.append(timestamp, line, &pairs);
-        self.pairs_scratch = pairs;
-        match res? {
+        match self.head.append(timestamp, line, &self.pairs_scratch)? {
             HeadAppend::Duplicate => Ok(AppendOutcome::Duplicate),
             HeadAppend::Appended => {
                 if self.head.size >= self.config.block_size {
@@ -212,12 +278,6 @@ impl Chunk {
                 Ok(AppendOutcome::Appended)
             }
         }
-    }
-
-    /// Appends an owned entry (see [`Chunk::append`]).
-    pub fn append_entry(&mut self, entry: &Entry) -> Result<AppendOutcome, ChunkError> {
-        let md: Vec<(&str, &str)> = entry.metadata.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
-        self.append(entry.timestamp, &entry.line, &md)
     }
 
     /// Cuts the head into a compressed block (no-op when the head is empty).
@@ -252,15 +312,10 @@ impl Chunk {
         if overlapping {
             let mut fresh = Chunk::new_unchecked(self.config);
             let mut it = self.iter(i64::MIN, i64::MAX, Direction::Forward);
-            let mut md: Vec<(String, String)> = Vec::new();
             while let Some(e) = it.next() {
                 let e = e?;
-                md.clear();
-                md.extend(e.pairs.iter().map(|&(n, v)| {
-                    (e.symbols.raw(n).unwrap_or("").to_owned(), e.symbols.get(v).to_owned())
-                }));
-                let md_ref: Vec<(&str, &str)> = md.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-                fresh.append(e.timestamp, e.line, &md_ref)?;
+                let raw = RawPairs { pairs: e.pairs, symbols: e.symbols };
+                fresh.append_pairs(e.timestamp, e.line, &raw)?;
             }
             fresh.cut()?;
             *self = fresh;
@@ -276,11 +331,6 @@ impl Chunk {
             out.push(e?.to_entry());
         }
         Ok(out)
-    }
-
-    /// Structured metadata of an owned label list as borrowed pairs.
-    pub(crate) fn metadata_pairs(labels: &[Label]) -> Vec<(&str, &str)> {
-        labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect()
     }
 }
 
