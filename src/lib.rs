@@ -9,8 +9,10 @@ mod labels;
 mod tenant;
 
 pub mod chunk;
+pub mod index;
 pub mod object;
 mod stream;
+pub mod wal;
 
 #[cfg(feature = "internals")]
 pub mod encoding;

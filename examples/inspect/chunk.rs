@@ -1,38 +1,12 @@
-//! Inspect lokistore / Grafana Loki files.
-//!
-//! ```text
-//! cargo run --release --example inspect -- chunk FILE
-//! ```
-//!
-//! `chunk FILE` reads a bare chunk or a stored chunk object (the wrapper Loki
-//! writes to object storage) and prints a JSON header line, then one JSON
-//! line per entry in ascending time. A corrupt file is reported on stderr
-//! with a non-zero exit status.
+//! `inspect chunk FILE`: a bare chunk or a stored chunk object as JSON lines.
 
 use std::io::{BufWriter, Write};
-use std::process::ExitCode;
 
 use bytes::Bytes;
 use lokistore::{Chunk, ChunkObject, Direction};
 
-const USAGE: &str = "usage: inspect chunk FILE";
-
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.as_slice() {
-        [cmd, file] if cmd == "chunk" => inspect_chunk(file),
-        _ => Err(USAGE.to_owned()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("inspect: {msg}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn inspect_chunk(path: &str) -> Result<(), String> {
+/// Prints the header line and one line per entry; errors are returned as text.
+pub fn run(path: &str) -> Result<(), String> {
     let bytes = Bytes::from(std::fs::read(path).map_err(|e| format!("{path}: {e}"))?);
     let is_bare = bytes.len() >= 4 && bytes[..4] == lokistore::chunk::CHUNK_MAGIC.to_be_bytes();
     let data = if is_bare {
@@ -80,6 +54,6 @@ fn inspect_chunk(path: &str) -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }

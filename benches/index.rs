@@ -1,0 +1,2 @@
+//! Benchmarks: index (in progress).
+fn main() {}

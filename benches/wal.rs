@@ -1,0 +1,2 @@
+//! Benchmarks: wal (in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! The TSDB index (in progress).

@@ -1,0 +1,1 @@
+//! Tests: TSDB index.

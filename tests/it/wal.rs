@@ -1,0 +1,1 @@
+//! Tests: write-ahead log.
