@@ -37,7 +37,11 @@ pub fn run(path: &str) -> Result<(), String> {
     while let Some(entry) = it.next() {
         let entry = entry.map_err(|e| format!("{path}: {e}"))?;
         line.clear();
-        line.push_str(&format!(r#"{{"ts":"{}","line":{}"#, entry.timestamp, quote(&String::from_utf8_lossy(entry.line))));
+        line.push_str(&format!(
+            r#"{{"ts":"{}","line":{}"#,
+            entry.timestamp,
+            quote(&String::from_utf8_lossy(entry.line))
+        ));
         if entry.metadata_len() > 0 {
             line.push_str(r#","metadata":{"#);
             for (i, (n, v)) in entry.metadata().enumerate() {

@@ -35,7 +35,7 @@ pub(crate) struct Block {
 impl Block {
     pub(crate) fn overlaps(&self, from: i64, through: i64) -> bool {
         // Loki skips a block only when through < mint || maxt < from.
-        !(through < self.mint || self.maxt < from)
+        through >= self.mint && self.maxt >= from
     }
 }
 
@@ -140,7 +140,12 @@ impl Decoded {
                 let n = sym.read_uvarint("entry metadata pair count")?;
                 // Each pair needs at least two bytes, which bounds the loop.
                 if n > sym.remaining() as u64 / 2 {
-                    return Err(sym.invalid("entry metadata pair count", format!("{n} pairs do not fit in {} bytes", sym.remaining())).into());
+                    return Err(sym
+                        .invalid(
+                            "entry metadata pair count",
+                            format!("{n} pairs do not fit in {} bytes", sym.remaining()),
+                        )
+                        .into());
                 }
                 let keep = ts >= from && ts < through;
                 for _ in 0..n {
@@ -156,13 +161,7 @@ impl Decoded {
                 debug_assert!(cur.position() as u64 == section_end);
             }
             if ts >= from && ts < through {
-                self.entries.push(DecodedEntry {
-                    ts,
-                    line_start,
-                    line_len: len as u32,
-                    pairs_start,
-                    pairs_len,
-                });
+                self.entries.push(DecodedEntry { ts, line_start, line_len: len as u32, pairs_start, pairs_len });
             }
         }
         Ok(())

@@ -103,7 +103,9 @@ impl Chunk {
         }
         // Every entry takes at least two bytes, which bounds the loop.
         if n > cur.remaining() as u64 / 2 {
-            return Err(cur.invalid("head entry count", format!("{n} entries cannot fit in {} bytes", cur.remaining())).into());
+            return Err(cur
+                .invalid("head entry count", format!("{n} entries cannot fit in {} bytes", cur.remaining()))
+                .into());
         }
         let mut pairs = Vec::new();
         for _ in 0..n {
@@ -117,14 +119,22 @@ impl Chunk {
             if format == HeadFormat::UnorderedWithMetadata {
                 let np = cur.read_uvarint("head entry metadata pair count")?;
                 if np > cur.remaining() as u64 / 2 {
-                    return Err(cur.invalid("head entry metadata pair count", format!("{np} pairs cannot fit in {} bytes", cur.remaining())).into());
+                    return Err(cur
+                        .invalid(
+                            "head entry metadata pair count",
+                            format!("{np} pairs cannot fit in {} bytes", cur.remaining()),
+                        )
+                        .into());
                 }
                 for _ in 0..np {
                     let name = cur.read_uvarint("metadata name symbol")?;
                     let value = cur.read_uvarint("metadata value symbol")?;
                     let check = |i: u64| {
                         u32::try_from(i).ok().filter(|&i| (i as usize) < self.symbols.len()).ok_or_else(|| {
-                            cur.invalid("metadata symbol", format!("symbol {i} is not in the table of {}", self.symbols.len()))
+                            cur.invalid(
+                                "metadata symbol",
+                                format!("symbol {i} is not in the table of {}", self.symbols.len()),
+                            )
                         })
                     };
                     pairs.push((check(name)?, check(value)?));

@@ -69,7 +69,11 @@ impl Chunk {
             let mut f = Cursor::with_base(&data[footer_at + 4..], footer_at + 4);
             let metas_offset = f.read_u64_be("block metas offset")?;
             let metas_len = (footer_at as u64).checked_sub(metas_offset).ok_or_else(|| {
-                DecodeError::invalid("block metas offset", footer_at + 4, format!("{metas_offset} is beyond the footer"))
+                DecodeError::invalid(
+                    "block metas offset",
+                    footer_at + 4,
+                    format!("{metas_offset} is beyond the footer"),
+                )
             })?;
             (metas_offset, metas_len, None)
         };
@@ -82,7 +86,9 @@ impl Chunk {
         let mut mc = Cursor::with_base(metas, metas_offset as usize);
         let num_blocks = mc.read_uvarint("block count")?;
         if num_blocks > metas_len / min_block_meta_len(format) {
-            return Err(mc.invalid("block count", format!("{num_blocks} blocks cannot fit in {metas_len} meta bytes")).into());
+            return Err(mc
+                .invalid("block count", format!("{num_blocks} blocks cannot fit in {metas_len} meta bytes"))
+                .into());
         }
         let first_block = match sm {
             Some((sm_offset, sm_len, _)) => sm_offset.saturating_add(sm_len).saturating_add(4),
@@ -133,7 +139,8 @@ impl Chunk {
             None => Symbols::default(),
         };
 
-        let config = ChunkConfig { format, head_format: format.default_head_format(), encoding, block_size, target_size };
+        let config =
+            ChunkConfig { format, head_format: format.default_head_format(), encoding, block_size, target_size };
         let mut chunk = Chunk::new_unchecked(config);
         chunk.cut_block_size = blocks.iter().map(|b| b.data.len()).sum();
         chunk.blocks = blocks;
@@ -186,11 +193,7 @@ fn block_at(data: &[u8], offset: u64, len: u64) -> BlockCheck {
     }
     let (start, end) = (offset as usize, (offset + len) as usize);
     let stored = u32::from_be_bytes([data[end], data[end + 1], data[end + 2], data[end + 3]]);
-    if crc32c(&data[start..end]) == stored {
-        BlockCheck::Ok(offset, stored)
-    } else {
-        BlockCheck::BadChecksum(offset)
-    }
+    if crc32c(&data[start..end]) == stored { BlockCheck::Ok(offset, stored) } else { BlockCheck::BadChecksum(offset) }
 }
 
 #[cfg(test)]
@@ -261,7 +264,9 @@ mod tests {
         let metas_offset = u64::from_be_bytes(bytes[bytes.len() - 8..].try_into().unwrap()) as usize;
         bytes[metas_offset] ^= 0x01;
         match Chunk::from_bytes(Bytes::from(bytes)) {
-            Err(ChunkError::ChecksumMismatch { section: "block metas", offset, .. }) => assert_eq!(offset, metas_offset),
+            Err(ChunkError::ChecksumMismatch { section: "block metas", offset, .. }) => {
+                assert_eq!(offset, metas_offset)
+            }
             other => panic!("expected a metas checksum error, got {other:?}"),
         }
     }

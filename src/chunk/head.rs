@@ -99,12 +99,7 @@ impl Head {
 
     /// Appends an entry; `pairs` are symbol indices sorted by name.
     /// Ordered heads reject `ts < maxt`; unordered heads drop duplicates.
-    pub(crate) fn append(
-        &mut self,
-        ts: i64,
-        line: &[u8],
-        pairs: &[(u32, u32)],
-    ) -> Result<HeadAppend, ChunkError> {
+    pub(crate) fn append(&mut self, ts: i64, line: &[u8], pairs: &[(u32, u32)]) -> Result<HeadAppend, ChunkError> {
         let pairs = if self.format == HeadFormat::UnorderedWithMetadata { pairs } else { &[] };
         match self.format {
             HeadFormat::Ordered => {
@@ -173,12 +168,7 @@ impl Head {
         if self.ts_index.is_none() {
             if self.sorted && ts == self.maxt {
                 // In-order: entries with this ts sit at the end.
-                return self
-                    .entries
-                    .iter()
-                    .rev()
-                    .take_while(|e| e.ts == ts)
-                    .any(|e| self.same(e, line, pairs));
+                return self.entries.iter().rev().take_while(|e| e.ts == ts).any(|e| self.same(e, line, pairs));
             }
             self.build_index();
         }

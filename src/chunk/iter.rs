@@ -55,11 +55,9 @@ impl Chunk {
     /// first then the head block, in `direction` order. Equal timestamps keep
     /// insertion order (reversed when iterating backward).
     pub fn iter(&self, from: i64, through: i64, direction: Direction) -> EntryIter<'_> {
-        let mut sources: Vec<Source> = (0..self.blocks.len())
-            .filter(|&i| self.blocks[i].overlaps(from, through))
-            .map(Source::Block)
-            .collect();
-        if !self.head.is_empty() && !(through < self.head.mint || self.head.maxt < from) {
+        let mut sources: Vec<Source> =
+            (0..self.blocks.len()).filter(|&i| self.blocks[i].overlaps(from, through)).map(Source::Block).collect();
+        if !self.head.is_empty() && through >= self.head.mint && self.head.maxt >= from {
             sources.push(Source::Head);
         }
         let bounds = |s: &Source| match *s {

@@ -369,8 +369,7 @@ mod tests {
 
     #[test]
     fn invalid_config_is_rejected() {
-        let cfg = ChunkConfig::new(ChunkFormat::V2, Encoding::Gzip)
-            .with_head_format(HeadFormat::UnorderedWithMetadata);
+        let cfg = ChunkConfig::new(ChunkFormat::V2, Encoding::Gzip).with_head_format(HeadFormat::UnorderedWithMetadata);
         assert!(Chunk::new(cfg).is_err());
         assert!(Chunk::new(ChunkConfig::new(ChunkFormat::V1, Encoding::Gzip)).is_err());
     }

@@ -37,9 +37,9 @@ mod memchunk;
 mod rewrite;
 mod symbols;
 
+pub use block::BlockInfo;
 pub use codec::{CodecError, Encoding, MAX_DECOMPRESSED_LEN};
 pub use entry::{Entry, EntryRef, Metadata};
-pub use block::BlockInfo;
 pub use iter::{EntryIter, MAX_BLOCK_DECOMPRESSED_LEN};
 pub use memchunk::{AppendOutcome, Chunk};
 
@@ -199,11 +199,7 @@ impl ChunkConfig {
             ChunkFormat::V3 => self.head_format != HeadFormat::UnorderedWithMetadata,
             ChunkFormat::V4 => true,
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(ChunkError::InvalidConfig { format: self.format, head_format: self.head_format })
-        }
+        if ok { Ok(()) } else { Err(ChunkError::InvalidConfig { format: self.format, head_format: self.head_format }) }
     }
 }
 
@@ -278,6 +274,12 @@ pub enum ChunkError {
         /// The oldest accepted timestamp (ns).
         cutoff: i64,
     },
+    /// The chunk holds no entry, so there is nothing to store.
+    #[error("chunk is empty")]
+    EmptyChunk,
+    /// The head block still holds entries that serialization would leave out.
+    #[error("chunk has {0} entries in its head block: close() it before storing it")]
+    UnclosedHead(usize),
     /// A rewrite removed every entry.
     #[error("chunk has no data left after rewriting")]
     NoDataLeft,

@@ -78,12 +78,7 @@ impl Symbols {
 
     /// Appends the section body (count + payload, without CRC).
     /// `compressed == false` writes the raw payload used by checkpoints.
-    pub(crate) fn serialize(
-        &self,
-        encoding: Encoding,
-        compressed: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<(), ChunkError> {
+    pub(crate) fn serialize(&self, encoding: Encoding, compressed: bool, out: &mut Vec<u8>) -> Result<(), ChunkError> {
         put_uvarint(out, self.strings.len() as u64);
         let mut payload = Vec::with_capacity(self.bytes + self.strings.len() * 2);
         for s in &self.strings {
@@ -118,7 +113,9 @@ impl Symbols {
         };
         // Every symbol takes at least one byte, which bounds the allocation.
         if count > payload.len() as u64 {
-            return Err(cur.invalid("symbol count", format!("{count} symbols cannot fit in {} payload bytes", payload.len())).into());
+            return Err(cur
+                .invalid("symbol count", format!("{count} symbols cannot fit in {} payload bytes", payload.len()))
+                .into());
         }
         let mut table = Symbols::default();
         table.strings.reserve(count as usize);

@@ -217,10 +217,7 @@ mod tests {
     #[test]
     fn varint_overflow_is_an_error() {
         let bytes = [0xff; 11];
-        assert!(matches!(
-            Cursor::new(&bytes).read_uvarint("v").unwrap_err().kind,
-            DecodeErrorKind::VarintOverflow
-        ));
+        assert!(matches!(Cursor::new(&bytes).read_uvarint("v").unwrap_err().kind, DecodeErrorKind::VarintOverflow));
         // 10th byte may only carry one bit.
         let mut ten = [0xff; 10];
         ten[9] = 0x02;

@@ -182,7 +182,8 @@ proptest! {
 
 #[test]
 fn one_mebibyte_lines_in_every_encoding() {
-    let big: Vec<u8> = (0..(1 << 20)).map(|i: u32| b"abcdefghij klmnop\n"[(i % 18) as usize] ^ (i >> 13) as u8).collect();
+    let big: Vec<u8> =
+        (0..(1 << 20)).map(|i: u32| b"abcdefghij klmnop\n"[(i % 18) as usize] ^ (i >> 13) as u8).collect();
     for enc in Encoding::ALL {
         let entries = vec![
             E { ts: 5, line: big.clone(), md: vec![("trace_id".into(), "x".into())] },

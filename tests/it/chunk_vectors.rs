@@ -41,8 +41,7 @@ fn every_loki_chunk_decodes_to_its_entries_both_directions() {
         for (got, want) in forward.iter().zip(&expected) {
             assert_eq!(got.timestamp, want.ts, "{rel}");
             assert_eq!(std::str::from_utf8(&got.line).unwrap(), want.line, "{rel}");
-            let md: Vec<(String, String)> =
-                got.metadata.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
+            let md: Vec<(String, String)> = got.metadata.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
             assert_eq!(md, sorted_metadata(want), "{rel}");
         }
         let mut backward = chunk.entries(i64::MIN, i64::MAX, Direction::Backward).unwrap();
@@ -89,11 +88,7 @@ fn reencoding_matches_loki_blocks() {
         let loki_bytes = unwrap_object(&obj);
         let ours_dec = Chunk::from_bytes(Bytes::from(ours_bytes.clone())).unwrap();
         assert_eq!(ours_dec.num_blocks(), loki.num_blocks(), "{rel}");
-        assert_eq!(
-            block_payloads(&ours_dec),
-            block_payloads(&loki),
-            "{rel}: uncompressed block bytes differ"
-        );
+        assert_eq!(block_payloads(&ours_dec), block_payloads(&loki), "{rel}: uncompressed block bytes differ");
         assert_eq!(block_metas(&ours_dec), block_metas(&loki), "{rel}: block metas differ");
         if enc == Encoding::None {
             assert_eq!(ours_bytes, loki_bytes, "{rel}: none chunk not byte-identical");

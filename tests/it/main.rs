@@ -5,6 +5,7 @@ mod chunk_vectors;
 mod codec;
 mod fuzz_corpus;
 mod index;
+mod inspect;
 mod labels;
 mod object;
 mod stream;
