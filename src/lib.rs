@@ -16,17 +16,17 @@ pub mod wal;
 
 #[cfg(feature = "internals")]
 pub mod encoding;
-#[cfg(feature = "internals")]
-pub mod fuzzing;
 #[cfg(not(feature = "internals"))]
 mod encoding;
+#[cfg(feature = "internals")]
+pub mod fuzzing;
 
 pub use chunk::{
     AppendOutcome, Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
     HeadFormat,
 };
 pub use error::{Error, Result};
-pub use labels::{Fingerprint, Label, Labels, LabelsError};
+pub use labels::{Fingerprint, Label, LabelLimits, Labels, LabelsError};
 pub use object::{ChunkKey, ChunkObject, ObjectError};
 pub use stream::{PushOutcome, Stream, StreamConfig};
 pub use tenant::{TenantError, TenantId};

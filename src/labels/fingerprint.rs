@@ -32,7 +32,8 @@ impl Fingerprint {
 
     /// Parses the lowercase (or uppercase) hex form, as found in object keys.
     pub fn from_hex(s: &str) -> Option<Self> {
-        if s.is_empty() || s.len() > 16 {
+        // `from_str_radix` alone would also take a leading `+`.
+        if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         u64::from_str_radix(s, 16).ok().map(Self)
@@ -54,5 +55,23 @@ mod tests {
         let l = Labels::from_pairs([("app", "demo")]).unwrap();
         assert_eq!(l.fingerprint(), Fingerprint(0xfb31c43a197bbb77));
         assert_eq!(l.fingerprint().to_string(), "fb31c43a197bbb77");
+    }
+
+    #[test]
+    fn metric_name_is_not_hashed() {
+        let plain = Labels::from_pairs([("app", "demo")]).unwrap();
+        let named = Labels::from_pairs([("__name__", "logs"), ("app", "demo")]).unwrap();
+        assert_eq!(plain.fingerprint(), named.fingerprint());
+    }
+
+    #[test]
+    fn hex_forms() {
+        assert_eq!(Fingerprint(0x13639e8a0563518).to_string(), "13639e8a0563518");
+        assert_eq!(Fingerprint::from_hex("13639e8a0563518"), Some(Fingerprint(0x13639e8a0563518)));
+        assert_eq!(Fingerprint::from_hex("FB31C43A197BBB77"), Some(Fingerprint(0xfb31c43a197bbb77)));
+        assert_eq!(Fingerprint(0).to_string(), "0");
+        for bad in ["", "g", "-1", "+1", "12345678901234567", " 1"] {
+            assert_eq!(Fingerprint::from_hex(bad), None, "{bad:?}");
+        }
     }
 }
