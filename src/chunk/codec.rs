@@ -37,10 +37,14 @@
 //! lengths verified against the caller's `limit` and against the codec's
 //! maximum expansion ratio for the input actually present.
 //!
-//! Hot-path notes: snappy and LZ4 framing are parsed here and their blocks
-//! decoded straight into the caller's buffer; compressor and decompressor
-//! contexts (zlib-rs deflate/inflate, zstd, snappy's hash table) are cached
-//! per thread, so small streams such as symbol payloads cost no set-up.
+//! Hot-path notes: snappy and LZ4 framing are parsed here, not through
+//! `Read` adapters. Snappy chunks decode straight into the caller's buffer,
+//! reserved once from the chunk headers; LZ4 blocks decode into a per-thread
+//! scratch block (zeroed once, at most 4 MiB) and are appended; gzip and
+//! flate inflate into the buffer's spare capacity, sized from the gzip
+//! trailer. Compressor and decompressor contexts (zlib-rs deflate/inflate,
+//! zstd, snappy's hash table) are cached per thread, so small streams such
+//! as symbol payloads cost no set-up; each thread keeps at most a few MiB.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
@@ -352,10 +356,7 @@ impl Output<'_> {
     }
 }
 
-fn corrupt(
-    encoding: Encoding,
-    msg: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-) -> CodecError {
+fn corrupt(encoding: Encoding, msg: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> CodecError {
     CodecError::Corrupt { encoding, source: io::Error::new(io::ErrorKind::InvalidData, msg) }
 }
 
@@ -423,14 +424,15 @@ fn deflate_raw(src: &[u8], dst: &mut Vec<u8>) -> io::Result<()> {
             loop {
                 let consumed = usize::try_from(c.total_in()).unwrap_or(usize::MAX);
                 let rest = src.get(consumed..).unwrap_or_default();
-                let status = c
-                    .compress_vec(rest, dst, flate2::FlushCompress::Finish)
-                    .map_err(io::Error::other)?;
+                let before = dst.len();
+                let status = c.compress_vec(rest, dst, flate2::FlushCompress::Finish).map_err(io::Error::other)?;
                 if status == flate2::Status::StreamEnd {
                     return Ok(());
                 }
                 if dst.len() == dst.capacity() {
                     dst.reserve(dst.len().max(4096));
+                } else if dst.len() == before && c.total_in() as usize == consumed {
+                    return Err(io::Error::other("deflate made no progress"));
                 }
             }
         },
@@ -453,11 +455,7 @@ fn gzip_decompress(src: &[u8], out: &mut Output<'_>) -> Result<(), CodecError> {
         // A single member's trailer holds its size (mod 2^32): an exact
         // reservation for the common case, bounded by what the input can
         // expand to and by the limit.
-        let hint = if pos == header_len {
-            le32(src, src.len().saturating_sub(4)).map_or(0, |n| n as usize)
-        } else {
-            0
-        };
+        let hint = if pos == header_len { le32(src, src.len().saturating_sub(4)).map_or(0, |n| n as usize) } else { 0 };
         let hint = hint.min(body.len().saturating_mul(DEFLATE_MAX_RATIO));
         pos += inflate_raw(body, out, hint)?;
         let crc = le32(src, pos).ok_or_else(|| out.corrupt("truncated gzip trailer"))?;
@@ -524,32 +522,37 @@ fn gzip_header_len(buf: &[u8]) -> Result<usize, &'static str> {
 /// block are left alone, as Go's flate reader does). `hint` is an expected
 /// output size, already bounded by the caller.
 fn inflate_raw(src: &[u8], out: &mut Output<'_>, hint: usize) -> Result<usize, CodecError> {
-    with_cached(&INFLATE, || flate2::Decompress::new(false), |d| {
-        d.reset(false);
-        out.dst.reserve(hint.min(out.room().saturating_add(1)));
-        if hint == 0 {
-            // Typical DEFLATE ratios on logs are 4-6x.
-            out.dst.reserve(src.len().saturating_mul(4).min(out.room().saturating_add(1)));
-        }
-        loop {
-            out.grow(32 * 1024)?;
-            let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
-            let rest = src.get(consumed..).unwrap_or_default();
-            let before = out.dst.len();
-            let status = d
-                .decompress_vec(rest, out.dst, flate2::FlushDecompress::None)
-                .map_err(|e| out.corrupt(e))?;
-            let used = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
-            if status == flate2::Status::StreamEnd {
+    with_cached(
+        &INFLATE,
+        || flate2::Decompress::new(false),
+        |d| {
+            d.reset(false);
+            out.dst.reserve(hint.min(out.room().saturating_add(1)));
+            if hint == 0 {
+                // Typical DEFLATE ratios on logs are 4-6x.
+                out.dst.reserve(src.len().saturating_mul(4).min(out.room().saturating_add(1)));
+            }
+            loop {
+                let consumed = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+                let rest = src.get(consumed..).unwrap_or_default();
+                let before = out.dst.len();
+                let status =
+                    d.decompress_vec(rest, out.dst, flate2::FlushDecompress::None).map_err(|e| out.corrupt(e))?;
                 out.check_limit()?;
-                return Ok(used);
+                let used = usize::try_from(d.total_in()).unwrap_or(usize::MAX);
+                if status == flate2::Status::StreamEnd {
+                    return Ok(used);
+                }
+                if used == consumed && out.dst.len() == before {
+                    // No progress: either the input ran out or the output is full.
+                    if out.dst.len() < out.dst.capacity() {
+                        return Err(out.corrupt("truncated deflate stream"));
+                    }
+                    out.grow(32 * 1024)?;
+                }
             }
-            let stalled = used == consumed && out.dst.len() == before;
-            if stalled && out.dst.len() < out.dst.capacity() {
-                return Err(out.corrupt("truncated deflate stream"));
-            }
-        }
-    })
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -579,9 +582,7 @@ fn snappy_compress(src: &[u8], dst: &mut Vec<u8>) -> io::Result<()> {
             let at = dst.len();
             let body = at + 8;
             dst.resize(body + snap::raw::max_compress_len(chunk.len()), 0);
-            let n = enc
-                .compress(chunk, dst.get_mut(body..).unwrap_or_default())
-                .map_err(io::Error::other)?;
+            let n = enc.compress(chunk, dst.get_mut(body..).unwrap_or_default()).map_err(io::Error::other)?;
             // Like Go: store the chunk when compression saves less than 12.5%.
             let kind = if n >= chunk.len() - chunk.len() / 8 {
                 dst.truncate(body);
@@ -728,6 +729,8 @@ const LZ4_FLG: u8 = 0x60;
 const LZ4_STORED: u32 = 0x8000_0000;
 /// Dependent blocks may refer back this far into the previous output.
 const LZ4_WINDOW: usize = 64 * 1024;
+/// Largest expansion of an LZ4 block: each extra match-length byte adds 255.
+const LZ4_MAX_RATIO: usize = 255;
 
 /// Maximum block size for a BD byte.
 fn lz4_block_max(bd: u8) -> Option<usize> {
@@ -749,8 +752,8 @@ fn lz4_compress(bd: u8, src: &[u8], dst: &mut Vec<u8>) -> io::Result<()> {
         let at = dst.len();
         let body = at + 4;
         dst.resize(body + lz4_flex::block::get_maximum_output_size(block.len()), 0);
-        let n = lz4_flex::block::compress_into(block, dst.get_mut(body..).unwrap_or_default())
-            .map_err(io::Error::other)?;
+        let n =
+            lz4_flex::block::compress_into(block, dst.get_mut(body..).unwrap_or_default()).map_err(io::Error::other)?;
         let size = if n >= block.len() {
             dst.truncate(body);
             dst.extend_from_slice(block);
@@ -827,7 +830,11 @@ fn lz4_frame(src: &[u8], mut pos: usize, out: &mut Output<'_>) -> Result<usize, 
         return Err(out.corrupt("frames needing a dictionary are not supported"));
     }
     if let Some(n) = content_size {
-        out.check_room(usize::try_from(n).unwrap_or(usize::MAX))?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        out.check_room(n)?;
+        // Reserve it, bounded by what the rest of the input can expand to.
+        let rest = src.len().saturating_sub(pos);
+        out.dst.reserve(n.min(rest.saturating_mul(LZ4_MAX_RATIO)));
     }
 
     loop {
@@ -859,11 +866,14 @@ fn lz4_frame(src: &[u8], mut pos: usize, out: &mut Output<'_>) -> Result<usize, 
         let room = out.room();
         let at = out.dst.len();
         let dict_from = frame_start.max(at.saturating_sub(LZ4_WINDOW));
+        // A block cannot expand beyond 255x, so a tiny block in a frame
+        // with large blocks does not grow the scratch.
+        let max = block_max.min(data.len().saturating_mul(LZ4_MAX_RATIO));
         let res = with_cached(&LZ4_SCRATCH, Vec::new, |scratch| {
-            if scratch.len() < block_max {
-                scratch.resize(block_max, 0);
+            if scratch.len() < max {
+                scratch.resize(max, 0);
             }
-            let target = scratch.get_mut(..block_max).unwrap_or_default();
+            let target = scratch.get_mut(..max).unwrap_or_default();
             let got = if independent {
                 lz4_flex::block::decompress_into(data, target)
             } else {
@@ -911,22 +921,14 @@ fn xxh32(data: &[u8], seed: u32) -> u32 {
     }
     let mut stripes = data.chunks_exact(16);
     let mut h = if data.len() >= 16 {
-        let mut v = [
-            seed.wrapping_add(P1).wrapping_add(P2),
-            seed.wrapping_add(P2),
-            seed,
-            seed.wrapping_sub(P1),
-        ];
+        let mut v = [seed.wrapping_add(P1).wrapping_add(P2), seed.wrapping_add(P2), seed, seed.wrapping_sub(P1)];
         for s in &mut stripes {
             for (acc, lane_bytes) in v.iter_mut().zip(s.chunks_exact(4)) {
                 *acc = round(*acc, lane(lane_bytes));
             }
         }
         let [a, b, c, d] = v;
-        a.rotate_left(1)
-            .wrapping_add(b.rotate_left(7))
-            .wrapping_add(c.rotate_left(12))
-            .wrapping_add(d.rotate_left(18))
+        a.rotate_left(1).wrapping_add(b.rotate_left(7)).wrapping_add(c.rotate_left(12)).wrapping_add(d.rotate_left(18))
     } else {
         seed.wrapping_add(P5)
     };
@@ -967,17 +969,16 @@ fn zstd_compress(src: &[u8], dst: &mut Vec<u8>) -> io::Result<()> {
         c
     };
     with_cached(&ZSTD_C, make, |c| {
-        c.reset(zstd_safe::ResetDirective::SessionOnly)
-            .map_err(|e| io::Error::other(zstd_err(e)))?;
+        c.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|e| io::Error::other(zstd_err(e)))?;
         dst.reserve(zstd_safe::compress_bound(src.len()));
         let mut input = zstd_safe::InBuffer::around(src);
         loop {
-            let mut output = zstd_safe::OutBuffer::around_pos(dst, dst.len());
+            let at = dst.len();
             // Ending on the first call makes libzstd record the content size.
+            // (`dst`'s length follows the output position.)
             let remaining = c
-                .compress_stream2(&mut output, &mut input, zstd_sys_end())
+                .compress_stream2(&mut zstd_safe::OutBuffer::around_pos(dst, at), &mut input, zstd_sys_end())
                 .map_err(|e| io::Error::other(zstd_err(e)))?;
-            drop(output);
             if remaining == 0 {
                 return Ok(());
             }
@@ -991,17 +992,17 @@ fn zstd_sys_end() -> zstd_safe::zstd_sys::ZSTD_EndDirective {
 }
 
 fn zstd_decompress(src: &[u8], out: &mut Output<'_>) -> Result<(), CodecError> {
-    // Window memory for frames without a content size: at least Go's
+    // Window memory for frames without a content size (frames with one are
+    // decoded in a single pass, without a window buffer): at least Go's
     // default 8 MiB window, at most libzstd's default cap of 128 MiB, and
-    // otherwise no more than the output limit.
-    let limit_log = usize::BITS - out.limit.saturating_sub(1).leading_zeros();
-    let window_log = limit_log.clamp(23, 27);
+    // otherwise no more than the output can be, given the limit and the
+    // input size.
+    let most = out.room().min(src.len().saturating_mul(ZSTD_MAX_RATIO));
+    let window_log = (usize::BITS - most.saturating_sub(1).leading_zeros()).clamp(23, 27);
     let make = zstd_safe::DCtx::create;
     with_cached(&ZSTD_D, make, |d| {
-        d.reset(zstd_safe::ResetDirective::SessionOnly)
-            .map_err(|e| out.corrupt(zstd_err(e)))?;
-        d.set_parameter(zstd_safe::DParameter::WindowLogMax(window_log))
-            .map_err(|e| out.corrupt(zstd_err(e)))?;
+        d.reset(zstd_safe::ResetDirective::SessionOnly).map_err(|e| out.corrupt(zstd_err(e)))?;
+        d.set_parameter(zstd_safe::DParameter::WindowLogMax(window_log)).map_err(|e| out.corrupt(zstd_err(e)))?;
         let mut pos = 0;
         let mut in_frame = false;
         while pos < src.len() || in_frame {
@@ -1016,21 +1017,22 @@ fn zstd_decompress(src: &[u8], out: &mut Output<'_>) -> Result<(), CodecError> {
                     out.dst.reserve(n.min(rest.len().saturating_mul(ZSTD_MAX_RATIO)));
                 }
             }
-            out.grow(64 * 1024)?;
             let before = out.dst.len();
             let mut input = zstd_safe::InBuffer::around(rest);
-            let mut output = zstd_safe::OutBuffer::around_pos(&mut *out.dst, before);
+            // `out.dst`'s length follows the output position.
             let hint = d
-                .decompress_stream(&mut output, &mut input)
+                .decompress_stream(&mut zstd_safe::OutBuffer::around_pos(&mut *out.dst, before), &mut input)
                 .map_err(|e| corrupt(out.encoding, format!("{} at offset {pos}", zstd_err(e))))?;
-            drop(output);
             let used = input.pos();
             pos += used;
             in_frame = hint != 0;
             out.check_limit()?;
-            let stalled = used == 0 && out.dst.len() == before;
-            if stalled && out.dst.len() < out.dst.capacity() {
-                return Err(out.corrupt("truncated zstd frame"));
+            if used == 0 && out.dst.len() == before {
+                // No progress: either the input ran out or the output is full.
+                if out.dst.len() < out.dst.capacity() {
+                    return Err(out.corrupt("truncated zstd frame"));
+                }
+                out.grow(64 * 1024)?;
             }
         }
         Ok(())
@@ -1040,7 +1042,57 @@ fn zstd_decompress(src: &[u8], out: &mut Output<'_>) -> Result<(), CodecError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
+    use std::io::{Read, Write};
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    const LZ4: [Encoding; 4] = [Encoding::Lz4_64k, Encoding::Lz4_256k, Encoding::Lz4_1M, Encoding::Lz4_4M];
+
+    /// Deterministic xorshift bytes: incompressible.
+    fn random(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect()
+    }
+
+    /// Deterministic log-like text: compressible.
+    fn text(seed: u64, len: usize) -> Vec<u8> {
+        const WORDS: &[&str] =
+            &["level=info", "msg=\"request done\"", "status=200", "path=/api/v1/push", "duration=12ms", "error", "\n"];
+        let noise = random(seed, len / 8 + 8);
+        let mut out = Vec::with_capacity(len + 32);
+        let mut i = 0;
+        while out.len() < len {
+            let r = noise[i % noise.len()];
+            i += 1;
+            out.extend_from_slice(WORDS[usize::from(r) % WORDS.len()].as_bytes());
+            out.push(b' ');
+            if r % 5 == 0 {
+                out.extend_from_slice(format!("trace_id={r:02x}{i:x} ").as_bytes());
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn compress(enc: Encoding, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        enc.compress(data, &mut v).unwrap();
+        v
+    }
+
+    fn decompress(enc: Encoding, stream: &[u8]) -> Result<Vec<u8>, CodecError> {
+        let mut v = Vec::new();
+        enc.decompress(stream, &mut v, MAX_DECOMPRESSED_LEN).map(|()| v)
+    }
 
     #[test]
     fn xxh32_vectors() {
@@ -1048,5 +1100,444 @@ mod tests {
         assert_eq!(xxh32(b"a", 0), 0x550d_7456);
         assert_eq!(xxh32(b"abc", 0), 0x32d1_53ff);
         assert_eq!(xxh32(b"Nobody inspects the spammish repetition", 0), 0xe229_3b2f);
+        // Cross-check against lz4_flex's frame checksums over many lengths.
+        for len in [0, 1, 3, 4, 15, 16, 17, 31, 32, 33, 100, 1000] {
+            let data = random(len as u64 + 7, len);
+            let info = lz4_flex::frame::FrameInfo::new().content_checksum(true);
+            let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(info, Vec::new());
+            enc.write_all(&data).unwrap();
+            let frame = enc.finish().unwrap();
+            let sum = u32::from_le_bytes(frame[frame.len() - 4..].try_into().unwrap());
+            assert_eq!(xxh32(&data, 0), sum, "len {len}");
+        }
+    }
+
+    #[test]
+    fn bytes_and_names() {
+        for enc in Encoding::ALL {
+            assert_eq!(Encoding::from_byte(enc.to_byte()).unwrap(), enc);
+            assert_eq!(enc.name().parse::<Encoding>().unwrap(), enc);
+            assert_eq!(enc.name().to_uppercase().parse::<Encoding>().unwrap(), enc);
+            assert_eq!(enc.to_string(), enc.name());
+        }
+        assert!(matches!(Encoding::from_byte(2), Err(CodecError::UnknownEncoding(2))));
+        assert!(matches!(Encoding::from_byte(10), Err(CodecError::UnknownEncoding(10))));
+        assert!(matches!("lz4-4M".parse::<Encoding>(), Err(CodecError::UnknownName(_))));
+        assert_eq!("LZ4-1m".parse::<Encoding>().unwrap(), Encoding::Lz4_1M);
+    }
+
+    /// The empty streams of spec §6 (zstd: ours; Go's differs but is valid).
+    #[test]
+    fn empty_streams() {
+        let expect: [(Encoding, &[u8]); 9] = [
+            (Encoding::None, &[]),
+            (Encoding::Snappy, &[]),
+            (Encoding::Gzip, &[0x1f, 0x8b, 8, 0, 0, 0x09, 0x6e, 0x88, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            (Encoding::Lz4_64k, &[0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82, 0, 0, 0, 0]),
+            (Encoding::Lz4_256k, &[0x04, 0x22, 0x4d, 0x18, 0x60, 0x50, 0xfb, 0, 0, 0, 0]),
+            (Encoding::Lz4_1M, &[0x04, 0x22, 0x4d, 0x18, 0x60, 0x60, 0x51, 0, 0, 0, 0]),
+            (Encoding::Lz4_4M, &[0x04, 0x22, 0x4d, 0x18, 0x60, 0x70, 0x73, 0, 0, 0, 0]),
+            (Encoding::Flate, &[0x03, 0x00]),
+            (Encoding::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x00, 0x01, 0x00, 0x00, 0x99, 0xe9, 0xd8, 0x51]),
+        ];
+        for (enc, bytes) in expect {
+            assert_eq!(compress(enc, b""), bytes, "{enc}");
+            assert_eq!(decompress(enc, bytes).unwrap(), b"", "{enc}");
+        }
+        // Go's (klauspost) empty zstd frame: no content size, window 8 MiB.
+        let go_zstd = [0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x68, 0x01, 0x00, 0x00, 0x99, 0xe9, 0xd8, 0x51];
+        assert_eq!(decompress(Encoding::Zstd, &go_zstd).unwrap(), b"");
+        // Go's readers treat zero bytes as an empty stream except gzip/flate.
+        for enc in Encoding::ALL {
+            let res = decompress(enc, b"");
+            match enc {
+                Encoding::Gzip | Encoding::Flate => assert!(matches!(res, Err(CodecError::Corrupt { .. }))),
+                _ => assert_eq!(res.unwrap(), b""),
+            }
+        }
+    }
+
+    #[test]
+    fn containers_match_loki() {
+        let data = text(1, 300_000);
+        let noise = random(2, 70_000);
+        // gzip: Go's header.
+        assert_eq!(compress(Encoding::Gzip, &data)[..10], GZIP_HEADER);
+        // flate: raw DEFLATE, the first block header is not a zlib header.
+        let flate = compress(Encoding::Flate, &data);
+        assert_ne!(u16::from_be_bytes([flate[0], flate[1]]) % 31, 0);
+        // LZ4: FLG 60, BD per codec, blocks at most the BD size; incompressible
+        // blocks are stored with the high bit.
+        for (enc, bd) in LZ4.into_iter().zip([0x40, 0x50, 0x60, 0x70]) {
+            for input in [&data, &noise] {
+                let f = compress(enc, input);
+                assert_eq!(f[..6], [0x04, 0x22, 0x4d, 0x18, 0x60, bd]);
+                let block_max = lz4_block_max(bd).unwrap();
+                let mut pos = 7;
+                let mut blocks = 0;
+                loop {
+                    let word = le32(&f, pos).unwrap();
+                    pos += 4;
+                    if word == 0 {
+                        break;
+                    }
+                    let len = (word & !LZ4_STORED) as usize;
+                    assert!(len <= block_max);
+                    assert_eq!(word & LZ4_STORED != 0, std::ptr::eq(input, &noise), "{enc}");
+                    pos += len;
+                    blocks += 1;
+                }
+                assert_eq!(pos, f.len());
+                assert_eq!(blocks, input.len().div_ceil(block_max));
+            }
+        }
+        // snappy: stream identifier, <= 64 KiB chunks, type 0x01 when
+        // compression does not pay (Go's rule).
+        for (input, kind) in [(&data, SNAPPY_COMPRESSED), (&noise, SNAPPY_UNCOMPRESSED)] {
+            let s = compress(Encoding::Snappy, input);
+            assert_eq!(s[..10], SNAPPY_STREAM_ID);
+            let chunks: Vec<_> = snappy_chunks(&s[10..]).map(Result::unwrap).collect();
+            assert_eq!(chunks.len(), input.len().div_ceil(SNAPPY_MAX_CHUNK));
+            assert!(chunks.iter().all(|c| c.kind == kind));
+        }
+        // zstd: content checksum flag and content size.
+        let z = compress(Encoding::Zstd, &data);
+        assert_eq!(z[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+        assert_ne!(z[4] & 0x04, 0, "content checksum flag");
+        assert_eq!(zstd_safe::get_frame_content_size(&z).unwrap(), Some(data.len() as u64));
+    }
+
+    #[test]
+    fn reference_decoders_read_our_streams() {
+        let data = text(3, 200_000);
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&compress(Encoding::Gzip, &data)[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+        out.clear();
+        flate2::read::DeflateDecoder::new(&compress(Encoding::Flate, &data)[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+        out.clear();
+        snap::read::FrameDecoder::new(&compress(Encoding::Snappy, &data)[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, data);
+        for enc in LZ4 {
+            out.clear();
+            lz4_flex::frame::FrameDecoder::new(&compress(enc, &data)[..]).read_to_end(&mut out).unwrap();
+            assert_eq!(out, data, "{enc}");
+        }
+        assert_eq!(zstd::decode_all(&compress(Encoding::Zstd, &data)[..]).unwrap(), data);
+    }
+
+    #[test]
+    fn gzip_accepts_any_member_shape() {
+        let a = text(4, 5000);
+        let b = random(5, 3000);
+        // Multi-member, as Go's multistream reader reads it.
+        let mut two = compress(Encoding::Gzip, &a);
+        two.extend(compress(Encoding::Gzip, &b));
+        assert_eq!(decompress(Encoding::Gzip, &two).unwrap(), [&a[..], &b[..]].concat());
+        // flate2's own header plus FEXTRA/FNAME/FCOMMENT.
+        let mut w = flate2::GzBuilder::new()
+            .filename("x.log")
+            .comment("hello")
+            .extra(vec![1, 2, 3, 4])
+            .write(Vec::new(), flate2::Compression::fast());
+        w.write_all(&a).unwrap();
+        let named = w.finish().unwrap();
+        assert_eq!(decompress(Encoding::Gzip, &named).unwrap(), a);
+        // FHCRC, hand-made.
+        let plain = compress(Encoding::Gzip, &a);
+        let mut header = plain[..10].to_vec();
+        header[3] = 0x02;
+        let mut crc = flate2::Crc::new();
+        crc.update(&header);
+        let mut hcrc = header.clone();
+        hcrc.extend_from_slice(&(crc.sum() as u16).to_le_bytes());
+        hcrc.extend_from_slice(&plain[10..]);
+        assert_eq!(decompress(Encoding::Gzip, &hcrc).unwrap(), a);
+        hcrc[10] ^= 1;
+        assert!(decompress(Encoding::Gzip, &hcrc).is_err());
+        // Trailing garbage after a member is a header error, as in Go.
+        let mut trailing = compress(Encoding::Gzip, &a);
+        trailing.extend_from_slice(b"\0\0");
+        assert!(decompress(Encoding::Gzip, &trailing).is_err());
+        // Reserved flag bits.
+        let mut reserved = compress(Encoding::Gzip, &a);
+        reserved[3] = 0x20;
+        assert!(decompress(Encoding::Gzip, &reserved).is_err());
+    }
+
+    #[test]
+    fn flate_ignores_bytes_after_the_final_block() {
+        // Go's flate reader stops at the final block.
+        let a = text(6, 4000);
+        let mut s = compress(Encoding::Flate, &a);
+        s.extend_from_slice(b"junk");
+        assert_eq!(decompress(Encoding::Flate, &s).unwrap(), a);
+    }
+
+    #[test]
+    fn lz4_accepts_any_frame_shape() {
+        let data = text(7, 300_000);
+        use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
+        for mode in [BlockMode::Independent, BlockMode::Linked] {
+            for checks in [false, true] {
+                let info = FrameInfo::new()
+                    .block_size(BlockSize::Max64KB)
+                    .block_mode(mode)
+                    .block_checksums(checks)
+                    .content_checksum(checks)
+                    .content_size(checks.then_some(data.len() as u64));
+                let mut w = FrameEncoder::with_frame_info(info.clone(), Vec::new());
+                w.write_all(&data).unwrap();
+                let frame = w.finish().unwrap();
+                for enc in LZ4 {
+                    // With unrelated bytes already in the buffer: dependent
+                    // blocks must not reach into them.
+                    let mut out = b"prefix".repeat(20_000);
+                    enc.decompress(&frame, &mut out, usize::MAX).unwrap();
+                    assert_eq!(&out[120_000..], &data[..], "{mode:?} {checks}");
+                }
+                if checks {
+                    // Corrupt a byte in the middle: a checksum catches it.
+                    let mut bad = frame.clone();
+                    let mid = bad.len() / 2;
+                    bad[mid] ^= 0x10;
+                    assert!(decompress(Encoding::Lz4_64k, &bad).is_err());
+                    // A wrong content size is caught too.
+                    let mut wrong = frame.clone();
+                    wrong[6..14].copy_from_slice(&(data.len() as u64 + 1).to_le_bytes());
+                    wrong[14] = (xxh32(&wrong[4..14], 0) >> 8) as u8;
+                    assert!(decompress(Encoding::Lz4_64k, &wrong).is_err());
+                    wrong[14] ^= 1;
+                    assert!(decompress(Encoding::Lz4_64k, &wrong).is_err());
+                }
+            }
+        }
+        // Concatenated frames with a skippable frame between them.
+        let mut s = compress(Encoding::Lz4_256k, b"first ");
+        s.extend_from_slice(&0x184d_2a53_u32.to_le_bytes());
+        s.extend_from_slice(&3u32.to_le_bytes());
+        s.extend_from_slice(b"xyz");
+        s.extend(compress(Encoding::Lz4_64k, b"second"));
+        assert_eq!(decompress(Encoding::Lz4_4M, &s).unwrap(), b"first second");
+        // Frames needing a dictionary are refused.
+        let mut d = vec![0x04, 0x22, 0x4d, 0x18, 0x61, 0x40, 1, 2, 3, 4];
+        d.push((xxh32(&d[4..], 0) >> 8) as u8);
+        d.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(decompress(Encoding::Lz4_64k, &d).is_err());
+    }
+
+    #[test]
+    fn snappy_accepts_any_chunk_shape() {
+        let data = text(8, 150_000);
+        let mut reference = snap::write::FrameEncoder::new(Vec::new());
+        reference.write_all(&data).unwrap();
+        let reference = reference.into_inner().unwrap();
+        assert_eq!(decompress(Encoding::Snappy, &reference).unwrap(), data);
+        // Padding, skippable chunks and a repeated stream identifier.
+        let ours = compress(Encoding::Snappy, &data);
+        let mut s = ours[..10].to_vec();
+        s.extend_from_slice(&[0xfe, 3, 0, 0, 0, 0, 0]);
+        s.extend_from_slice(&[0x80, 1, 0, 0, 9]);
+        s.extend_from_slice(&ours[10..]);
+        s.extend_from_slice(&SNAPPY_STREAM_ID);
+        s.extend_from_slice(&ours[10..]);
+        assert_eq!(decompress(Encoding::Snappy, &s).unwrap(), [&data[..], &data[..]].concat());
+        // A data chunk before the identifier, a reserved unskippable chunk.
+        assert!(decompress(Encoding::Snappy, &ours[10..]).is_err());
+        let mut r = ours.clone();
+        r.extend_from_slice(&[0x02, 0, 0, 0]);
+        assert!(decompress(Encoding::Snappy, &r).is_err());
+        // A compressed chunk claiming far more than its bytes can hold.
+        let mut claim = SNAPPY_STREAM_ID.to_vec();
+        claim.extend_from_slice(&[0x00, 7, 0, 0, 0, 0, 0, 0, 0x80, 0x80, 0x04]);
+        assert!(matches!(decompress(Encoding::Snappy, &claim), Err(CodecError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn zstd_accepts_several_frames() {
+        let a = text(9, 70_000);
+        let b = random(10, 1000);
+        let mut s = compress(Encoding::Zstd, &a);
+        // A skippable frame, then a streamed frame without content size.
+        s.extend_from_slice(&0x184d_2a5f_u32.to_le_bytes());
+        s.extend_from_slice(&2u32.to_le_bytes());
+        s.extend_from_slice(b"..");
+        let mut w = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        w.write_all(&b).unwrap();
+        let streamed = w.finish().unwrap();
+        assert_eq!(zstd_safe::get_frame_content_size(&streamed).unwrap(), None);
+        s.extend_from_slice(&streamed);
+        assert_eq!(decompress(Encoding::Zstd, &s).unwrap(), [&a[..], &b[..]].concat());
+        // Trailing garbage is not a frame.
+        s.extend_from_slice(b"junk");
+        assert!(decompress(Encoding::Zstd, &s).is_err());
+    }
+
+    #[test]
+    fn appends_and_leaves_dst_alone_on_error() {
+        let data = text(11, 100_000);
+        for enc in Encoding::ALL {
+            let mut stream = b"keep".to_vec();
+            enc.compress(&data, &mut stream).unwrap();
+            assert_eq!(&stream[..4], b"keep");
+            let mut out = b"also".to_vec();
+            enc.decompress(&stream[4..], &mut out, data.len()).unwrap();
+            assert_eq!(&out[..4], b"also");
+            assert_eq!(&out[4..], &data[..], "{enc}");
+            // One byte less than needed: TooLarge, dst untouched.
+            let mut out = b"also".to_vec();
+            let err = enc.decompress(&stream[4..], &mut out, data.len() - 1).unwrap_err();
+            assert!(matches!(err, CodecError::TooLarge { limit, .. } if limit == data.len() - 1), "{enc}: {err}");
+            assert_eq!(out, b"also");
+        }
+    }
+
+    #[test]
+    fn bombs_stop_at_the_limit() {
+        let zeros = vec![0u8; 8 << 20];
+        let limit = 256 * 1024;
+        for enc in Encoding::ALL {
+            let stream = compress(enc, &zeros);
+            let mut out = Vec::new();
+            let err = enc.decompress(&stream, &mut out, limit).unwrap_err();
+            assert!(matches!(err, CodecError::TooLarge { .. }), "{enc}: {err}");
+            assert!(out.capacity() <= 4 * limit + (64 << 10), "{enc}: grew to {}", out.capacity());
+        }
+    }
+
+    /// Headers that claim huge sizes in a few bytes allocate nothing big.
+    #[test]
+    fn lying_headers_allocate_little() {
+        let mut cases: Vec<(Encoding, Vec<u8>)> = Vec::new();
+        // gzip whose trailer claims 4 GiB.
+        let mut g = compress(Encoding::Gzip, b"tiny");
+        let n = g.len();
+        g[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        cases.push((Encoding::Gzip, g));
+        // LZ4 frame with a content size of 2^60.
+        let mut l = vec![0x04, 0x22, 0x4d, 0x18, 0x68, 0x40];
+        l.extend_from_slice(&(1u64 << 60).to_le_bytes());
+        l.push((xxh32(&l[4..], 0) >> 8) as u8);
+        l.extend_from_slice(&[0, 0, 0, 0]);
+        cases.push((Encoding::Lz4_64k, l));
+        // zstd frame claiming 1 GiB of content.
+        let mut z = vec![0x28, 0xb5, 0x2f, 0xfd, 0xa4];
+        z.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        z.extend_from_slice(&[0x01, 0x00, 0x00]);
+        cases.push((Encoding::Zstd, z));
+        for (enc, stream) in cases {
+            let mut out = Vec::new();
+            assert!(enc.decompress(&stream, &mut out, MAX_DECOMPRESSED_LEN).is_err(), "{enc}");
+            assert!(out.capacity() < 1 << 20, "{enc}: reserved {}", out.capacity());
+            let mut out = Vec::new();
+            assert!(enc.decompress(&stream, &mut out, 1000).is_err(), "{enc}");
+        }
+    }
+
+    #[test]
+    fn small_blocks_keep_the_lz4_scratch_small() {
+        std::thread::spawn(|| {
+            let data = text(14, 1000);
+            assert_eq!(decompress(Encoding::Lz4_4M, &compress(Encoding::Lz4_4M, &data)).unwrap(), data);
+            let scratch = LZ4_SCRATCH.with(Cell::take).unwrap();
+            assert!(scratch.len() <= 255 * data.len(), "{}", scratch.len());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn truncated_streams_fail() {
+        let data = text(12, 3000);
+        for enc in Encoding::ALL {
+            let stream = compress(enc, &data);
+            for cut in 0..stream.len() {
+                let res = decompress(enc, &stream[..cut]);
+                match res {
+                    Err(CodecError::Corrupt { .. }) => {}
+                    // A prefix ending on a chunk boundary is a valid shorter
+                    // stream for `none` and snappy, and zero bytes are an
+                    // empty stream for snappy, LZ4 and zstd.
+                    Ok(out) => assert!(
+                        matches!(enc, Encoding::None | Encoding::Snappy)
+                            || (cut == 0 && enc != Encoding::Gzip && enc != Encoding::Flate),
+                        "{enc}: prefix of {cut} bytes decoded to {} bytes",
+                        out.len()
+                    ),
+                    Err(e) => panic!("{enc}: prefix of {cut}: unexpected {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bit_flips_never_panic() {
+        let data = text(13, 1500);
+        let limit = data.len() + 100;
+        for enc in Encoding::ALL {
+            let stream = compress(enc, &data);
+            for bit in 0..stream.len() * 8 {
+                let mut s = stream.clone();
+                s[bit / 8] ^= 1 << (bit % 8);
+                let mut out = Vec::new();
+                match enc.decompress(&s, &mut out, limit) {
+                    Ok(()) => {
+                        assert!(out.len() <= limit);
+                        // Checksums over the whole content: a flip is either
+                        // detected or harmless (a header field).
+                        if matches!(enc, Encoding::Gzip | Encoding::Zstd) {
+                            assert_eq!(out, data, "{enc}: bit {bit}");
+                        }
+                    }
+                    Err(CodecError::Corrupt { .. } | CodecError::TooLarge { .. }) => assert!(out.is_empty()),
+                    Err(e) => panic!("{enc}: bit {bit}: unexpected {e}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn contexts_are_per_thread() {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..20 {
+                        let data = text(t * 100 + i, 2000 + 997 * i as usize);
+                        for enc in Encoding::ALL {
+                            assert_eq!(decompress(enc, &compress(enc, &data)).unwrap(), data);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+
+    fn payload() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            2 => Just(Vec::new()),
+            4 => proptest::collection::vec(any::<u8>(), 1..300),
+            4 => (any::<u64>(), 1usize..200_000).prop_map(|(seed, n)| text(seed, n)),
+            3 => (any::<u64>(), 1usize..200_000).prop_map(|(seed, n)| random(seed, n)),
+            1 => any::<u64>().prop_map(|seed| text(seed, 1 << 20)),
+            1 => any::<u64>().prop_map(|seed| random(seed, 1 << 20)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20))]
+
+        #[test]
+        fn roundtrip_every_codec(data in payload()) {
+            for enc in Encoding::ALL {
+                let stream = compress(enc, &data);
+                let mut out = Vec::new();
+                enc.decompress(&stream, &mut out, data.len()).unwrap();
+                prop_assert_eq!(&out, &data, "{}", enc);
+            }
+        }
     }
 }
