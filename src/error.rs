@@ -25,6 +25,9 @@ pub enum Error {
     /// A stored chunk object or key could not be encoded or decoded.
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// The write-ahead log could not be written or replayed.
+    #[error(transparent)]
+    Wal(#[from] crate::wal::WalError),
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -99,6 +99,11 @@ impl Stream {
         self.highest_ts
     }
 
+    /// The last entry accepted (the one the repeated-line rule compares with).
+    pub fn last_entry(&self) -> Option<&Entry> {
+        self.last_line.as_ref()
+    }
+
     /// The chunk entries are currently appended to.
     pub fn current_chunk(&self) -> &Chunk {
         &self.current
