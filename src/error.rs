@@ -25,6 +25,9 @@ pub enum Error {
     /// A stored chunk object or key could not be encoded or decoded.
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// A TSDB index could not be read, written or queried.
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
     /// The write-ahead log could not be written or replayed.
     #[error(transparent)]
     Wal(#[from] crate::wal::WalError),
