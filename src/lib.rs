@@ -26,7 +26,9 @@ pub use chunk::{
     HeadFormat,
 };
 pub use error::{Error, Result};
+pub use index::{HeadIndex, IndexBuilder, IndexError, IndexQuery, IndexReader, MatchOp, Matcher};
 pub use labels::{Fingerprint, Label, LabelLimits, Labels, LabelsError};
 pub use object::{ChunkKey, ChunkObject, ObjectError};
 pub use stream::{PushOutcome, Stream, StreamConfig};
 pub use tenant::{TenantError, TenantId};
+pub use wal::{RecoveryMode, SyncMode, Wal, WalConfig, WalError};
