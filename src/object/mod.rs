@@ -23,7 +23,7 @@
 //! | `key.rs`          | [`ChunkKey`]: external key and filesystem path     |
 //! | `meta_json.rs`    | writing the metadata JSON as jsoniter does         |
 //! | `json_read.rs`    | reading the metadata JSON                          |
-//! | `snappy_frame.rs` | the snappy framing format, as golang/snappy        |
+//! | `snappy_frame.rs` | the metadata's snappy stream (codec's framing)    |
 //! | `error.rs`        | [`ObjectError`]                                    |
 
 mod error;

@@ -1,66 +1,40 @@
-//! The snappy framing format around the metadata JSON, written and read as
-//! golang/snappy's `Writer` / `Reader` do (spec §9.3).
+//! The snappy framed stream around the metadata JSON (spec §9.3), written
+//! and read as golang/snappy's `Writer` / `Reader` do.
 //!
-//! | size | field                                                              |
-//! |------|--------------------------------------------------------------------|
-//! | 1    | chunk type: `ff` stream identifier, `00` compressed, `01` uncompressed, `fe` padding, `80..=fd` skippable, `02..=7f` reserved (error) |
-//! | 3    | chunk length, little-endian (for data chunks: 4 + payload)         |
-//! | 4    | data chunks: masked CRC32-C of the *uncompressed* bytes, LE         |
-//! | n    | payload (raw snappy block for `00`, the bytes themselves for `01`)  |
+//! The format (chunk layout, Go's writer rules: 64 KiB pieces, a piece
+//! stored uncompressed when snappy saves less than 1/8 of it) has one
+//! implementation, the chunk codec's (`crate::chunk` `snappy` encoding,
+//! `chunk/codec/snappy.rs`, which has the byte-layout table). This module
+//! adds only what the wrapper needs on top of it:
 //!
-//! A stream starts with the stream identifier `ff 06 00 00 "sNaPpY"`. The
-//! writer cuts its input into pieces of at most 64 KiB and stores a piece
-//! uncompressed when snappy saves less than 1/8 of it. Only the block
-//! compressor differs from Go's (the `snap` crate), so a piece that Go would
-//! compress may compress to other bytes here; a piece stored uncompressed,
-//! as all metadata Loki writes in practice, is identical.
+//! - reading stops after the chunk that completes the JSON and reports the
+//!   offset reached, as Loki's reader does (the wrapper checks `metaLen`
+//!   against it); the codec decodes a whole stream instead;
+//! - a chunk longer than golang/snappy's reader buffer is refused, as Loki
+//!   refuses it; the codec's reader accepts any length;
+//! - errors are [`ObjectError`]s at object offsets.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use super::error::ObjectError;
-use crate::encoding::Cursor;
+use crate::chunk::Encoding;
 
-/// The stream identifier chunk.
-const STREAM_IDENTIFIER: [u8; 10] = *b"\xff\x06\x00\x00sNaPpY";
 /// Largest uncompressed piece per data chunk (golang/snappy `maxBlockSize`).
 const MAX_BLOCK: usize = 65_536;
 /// Largest chunk length golang/snappy's reader accepts: its buffer of
 /// `obufHeaderLen + MaxEncodedLen(maxBlockSize)` = 18 + 76 490 bytes.
 const MAX_CHUNK_LEN: usize = 18 + 32 + MAX_BLOCK + MAX_BLOCK / 6;
 
-const TYPE_COMPRESSED: u8 = 0x00;
-const TYPE_UNCOMPRESSED: u8 = 0x01;
-const TYPE_STREAM_IDENTIFIER: u8 = 0xff;
-
-/// The masked CRC32-C the framing format stores.
-fn masked_crc(data: &[u8]) -> u32 {
-    let c = crc32c::crc32c(data);
-    (c.rotate_right(15)).wrapping_add(0xa282_ead8)
-}
-
-/// Appends `data` as one snappy framed stream, chunked as golang/snappy's
-/// buffered writer does when given `data` in one write and closed. Empty
-/// input writes nothing, as in Go.
-pub(super) fn write_framed(out: &mut Vec<u8>, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    out.extend_from_slice(&STREAM_IDENTIFIER);
-    let mut encoder = snap::raw::Encoder::new();
-    for piece in data.chunks(MAX_BLOCK) {
-        let crc = masked_crc(piece);
-        let compressed = encoder.compress_vec(piece).ok().filter(|c| c.len() < piece.len() - piece.len() / 8);
-        let (kind, payload) = match &compressed {
-            Some(c) => (TYPE_COMPRESSED, c.as_slice()),
-            None => (TYPE_UNCOMPRESSED, piece),
-        };
-        // At most 4 + 76 490 bytes: fits the 3-byte length.
-        let len = (4 + payload.len()) as u32;
-        out.push(kind);
-        out.extend_from_slice(&len.to_le_bytes()[..3]);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out.extend_from_slice(payload);
-    }
+/// Appends `data` as one snappy framed stream, byte for byte as
+/// golang/snappy's buffered writer writes it when given `data` in one write
+/// and closed (for pieces it stores uncompressed). Empty input writes
+/// nothing, as in Go.
+///
+/// Errors: [`ObjectError::TooLarge`] if the snappy encoder refuses a piece,
+/// which it does only for inputs beyond its 4 GiB limit (never for 64 KiB
+/// pieces).
+pub(super) fn write_framed(out: &mut Vec<u8>, data: &[u8]) -> Result<(), ObjectError> {
+    Encoding::Snappy.compress(data, out).map_err(|_| ObjectError::TooLarge { what: "metadata", len: data.len() })
 }
 
 /// Reads a snappy framed stream from `buf[start..end]` chunk by chunk,
@@ -79,63 +53,15 @@ pub(super) fn read_framed_until(
 ) -> Result<usize, ObjectError> {
     let region = buf.get(..end).unwrap_or(buf);
     let region = region.get(start..).unwrap_or(&[]);
-    let mut cur = Cursor::with_base(region, start);
-    let mut decoder = snap::raw::Decoder::new();
+    let mut frames = Encoding::snappy_frames(region, start, MAX_CHUNK_LEN);
     let mut decoded = Vec::new();
-    let mut seen_identifier = false;
     loop {
-        let offset = cur.offset();
-        let bad = |problem| ObjectError::SnappyFraming { offset, problem };
-        let header = cur.read_array::<4>("snappy chunk header")?;
-        let [kind, l0, l1, l2] = header;
-        let len = usize::from(l0) | usize::from(l1) << 8 | usize::from(l2) << 16;
-        if !seen_identifier && kind != TYPE_STREAM_IDENTIFIER {
-            return Err(bad("stream does not start with the stream identifier"));
-        }
-        if len > MAX_CHUNK_LEN {
-            return Err(bad("chunk longer than golang/snappy's reader accepts"));
-        }
-        let body = cur.read_bytes(len as u64, "snappy chunk body")?;
-        match kind {
-            TYPE_STREAM_IDENTIFIER => {
-                if body != &STREAM_IDENTIFIER[4..] {
-                    return Err(bad("bad stream identifier"));
-                }
-                seen_identifier = true;
-                continue;
-            }
-            TYPE_COMPRESSED | TYPE_UNCOMPRESSED => {
-                let Some((crc, payload)) = body.split_first_chunk::<4>() else {
-                    return Err(bad("data chunk shorter than its checksum"));
-                };
-                let data: &[u8] = if kind == TYPE_COMPRESSED {
-                    let n = snap::raw::decompress_len(payload).map_err(|_| bad("bad snappy block length"))?;
-                    if n > MAX_BLOCK {
-                        return Err(bad("compressed chunk decodes to more than 64 KiB"));
-                    }
-                    decoded.clear();
-                    decoded.resize(n, 0);
-                    match decoder.decompress(payload, &mut decoded) {
-                        Ok(got) if got == n => {}
-                        _ => return Err(bad("corrupt snappy block")),
-                    }
-                    &decoded
-                } else {
-                    if payload.len() > MAX_BLOCK {
-                        return Err(bad("uncompressed chunk longer than 64 KiB"));
-                    }
-                    payload
-                };
-                if masked_crc(data) != u32::from_le_bytes(*crc) {
-                    return Err(bad("chunk checksum mismatch"));
-                }
-                if sink(data)? {
-                    return Ok(cur.offset());
-                }
-            }
-            0x02..=0x7f => return Err(bad("reserved unskippable chunk type")),
-            // Padding (0xfe) and reserved skippable chunks (0x80..=0xfd).
-            _ => {}
+        decoded.clear();
+        frames.require_data().and_then(|chunk| chunk.decode_into(&mut decoded)).map_err(|e| {
+            e.map(ObjectError::Decode, |offset, problem| ObjectError::SnappyFraming { offset, problem })
+        })?;
+        if sink(&decoded)? {
+            return Ok(frames.offset());
         }
     }
 }
@@ -145,6 +71,14 @@ pub(super) fn read_framed_until(
 mod tests {
     use super::*;
     use std::io::Read;
+
+    const STREAM_IDENTIFIER: &[u8] = b"\xff\x06\x00\x00sNaPpY";
+
+    fn framed(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_framed(&mut out, data).unwrap();
+        out
+    }
 
     /// Reads until the decoded text ends with the final newline.
     fn read_all(framed: &[u8]) -> Result<(Vec<u8>, usize), ObjectError> {
@@ -159,10 +93,9 @@ mod tests {
     #[test]
     fn small_input_is_stored_uncompressed() {
         let json = b"{\"a\":1}\n";
-        let mut out = Vec::new();
-        write_framed(&mut out, json);
-        assert_eq!(&out[..10], &STREAM_IDENTIFIER);
-        assert_eq!(out[10], TYPE_UNCOMPRESSED);
+        let out = framed(json);
+        assert_eq!(&out[..10], STREAM_IDENTIFIER);
+        assert_eq!(out[10], 0x01);
         assert_eq!(&out[11..14], &[12, 0, 0]);
         assert_eq!(&out[18..], json);
         assert_eq!(read_all(&out).unwrap(), (json.to_vec(), out.len()));
@@ -172,7 +105,7 @@ mod tests {
     fn worked_example_crc() {
         // Spec §10: the masked CRC of the example JSON is 61 81 e9 3c (LE).
         let json = b"{\"fingerprint\":18100464131193420663,\"userID\":\"fake\",\"from\":1700000000,\"through\":1700000001,\"metric\":{\"__name__\":\"logs\",\"app\":\"demo\"},\"ingestedAt\":0,\"encoding\":129}\n";
-        assert_eq!(masked_crc(json).to_le_bytes(), [0x61, 0x81, 0xe9, 0x3c]);
+        assert_eq!(framed(json)[14..18], [0x61, 0x81, 0xe9, 0x3c]);
     }
 
     #[test]
@@ -180,8 +113,7 @@ mod tests {
         let mut data = b"{\"x\":\"".to_vec();
         data.extend(std::iter::repeat_n(b'a', 150_000));
         data.extend_from_slice(b"\"}\n");
-        let mut out = Vec::new();
-        write_framed(&mut out, &data);
+        let out = framed(&data);
         assert!(out.len() < data.len() / 4);
         // The snap crate's reader agrees.
         let mut check = Vec::new();
@@ -208,8 +140,7 @@ mod tests {
 
     #[test]
     fn framing_errors() {
-        let mut ok = Vec::new();
-        write_framed(&mut ok, b"{}\n");
+        let ok = framed(b"{}\n");
         let err = |bytes: &[u8]| read_all(bytes).unwrap_err();
         // Missing identifier.
         assert!(matches!(err(&ok[10..]), ObjectError::SnappyFraming { offset: 0, .. }));

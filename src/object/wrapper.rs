@@ -120,7 +120,7 @@ impl ChunkObject {
         write_json(&mut json, self);
         let mut out = Vec::with_capacity(json.len() + self.data.len() + 32);
         out.extend_from_slice(&[0; 4]);
-        write_framed(&mut out, &json);
+        write_framed(&mut out, &json)?;
         let meta_len =
             u32::try_from(out.len()).map_err(|_| ObjectError::TooLarge { what: "metadata", len: out.len() })?;
         if let Some(word) = out.get_mut(..4) {
