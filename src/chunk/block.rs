@@ -16,7 +16,7 @@
 use bytes::Bytes;
 
 use super::{ChunkError, ChunkFormat, MAX_LINE_LENGTH};
-use crate::encoding::{Cursor, put_uvarint, put_varint};
+use crate::encoding::{Cursor, put_uvarint, put_varint, uvarint_len};
 
 /// A compressed block of a chunk.
 #[derive(Debug, Clone)]
@@ -49,6 +49,30 @@ pub(crate) fn put_block_meta(out: &mut Vec<u8>, b: &Block, offset: usize, format
         put_uvarint(out, b.uncompressed_size as u64);
     }
     put_uvarint(out, b.data.len() as u64);
+}
+
+/// Appends one entry in the block payload form (§4): `varint ts`, `uvarint
+/// len`, line and, when `with_metadata` (v4), `uvarint symLen` followed by the
+/// pair list.
+pub(crate) fn put_entry(out: &mut Vec<u8>, ts: i64, line: &[u8], pairs: &[(u32, u32)], with_metadata: bool) {
+    put_varint(out, ts);
+    put_uvarint(out, line.len() as u64);
+    out.extend_from_slice(line);
+    if with_metadata {
+        let sym_len = uvarint_len(pairs.len() as u64)
+            + pairs.iter().map(|&(n, v)| uvarint_len(n.into()) + uvarint_len(v.into())).sum::<usize>();
+        put_uvarint(out, sym_len as u64);
+        put_pairs(out, pairs);
+    }
+}
+
+/// Appends `uvarint nPairs` and the (name, value) symbol index pairs.
+pub(crate) fn put_pairs(out: &mut Vec<u8>, pairs: &[(u32, u32)]) {
+    put_uvarint(out, pairs.len() as u64);
+    for &(n, v) in pairs {
+        put_uvarint(out, n.into());
+        put_uvarint(out, v.into());
+    }
 }
 
 /// A block meta as read from a chunk.

@@ -18,6 +18,7 @@
 
 use bytes::Bytes;
 
+use super::block::put_pairs;
 use super::head::Head;
 use super::{Chunk, ChunkError, HeadFormat, MAX_LINE_LENGTH};
 use crate::encoding::{Cursor, put_uvarint, put_varint};
@@ -53,12 +54,8 @@ impl Chunk {
             put_uvarint(out, e.line_len as u64);
             out.extend_from_slice(h.line(e));
             if with_metadata {
-                let pairs = h.entry_pairs(e);
-                put_uvarint(out, pairs.len() as u64);
-                for &(n, v) in pairs {
-                    put_uvarint(out, u64::from(n));
-                    put_uvarint(out, u64::from(v));
-                }
+                // Unlike a block entry, the pair list is not length-prefixed here.
+                put_pairs(out, h.entry_pairs(e));
             }
         });
     }

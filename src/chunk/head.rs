@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use super::{ChunkError, HeadFormat};
-use crate::encoding::{put_uvarint, put_varint, uvarint_len};
+use super::block::put_entry;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeadEntry {
@@ -215,24 +215,7 @@ impl Head {
     /// Serializes the entries as a block payload (§4), ascending by timestamp.
     pub(crate) fn serialize_block(&self, with_metadata: bool, out: &mut Vec<u8>) {
         out.reserve(self.lines.len() + self.entries.len() * 16);
-        self.for_each_sorted(|e| {
-            put_varint(out, e.ts);
-            put_uvarint(out, e.line_len as u64);
-            out.extend_from_slice(self.line(e));
-            if with_metadata {
-                let pairs = self.entry_pairs(e);
-                let mut sym_len = uvarint_len(pairs.len() as u64);
-                for &(n, v) in pairs {
-                    sym_len += uvarint_len(u64::from(n)) + uvarint_len(u64::from(v));
-                }
-                put_uvarint(out, sym_len as u64);
-                put_uvarint(out, pairs.len() as u64);
-                for &(n, v) in pairs {
-                    put_uvarint(out, u64::from(n));
-                    put_uvarint(out, u64::from(v));
-                }
-            }
-        });
+        self.for_each_sorted(|e| put_entry(out, e.ts, self.line(e), self.entry_pairs(e), with_metadata));
     }
 }
 

@@ -8,10 +8,10 @@
 
 use bytes::Bytes;
 
-use super::block::{Block, Decoded};
+use super::block::{Block, Decoded, put_entry};
 use super::iter::MAX_BLOCK_DECOMPRESSED_LEN;
 use super::{Chunk, ChunkError, EntryRef};
-use crate::encoding::{crc32c, put_uvarint, put_varint, uvarint_len};
+use crate::encoding::crc32c;
 
 impl Chunk {
     /// Returns a copy of this chunk holding only the entries for which
@@ -55,20 +55,10 @@ impl Chunk {
                 mint = mint.min(e.ts);
                 maxt = maxt.max(e.ts);
                 size += e.line_len as usize;
-                put_varint(&mut payload, e.ts);
-                put_uvarint(&mut payload, u64::from(e.line_len));
-                payload.extend_from_slice(decoded.line(e));
                 if with_metadata {
                     size += 8 * pairs.len();
-                    let sym_len = uvarint_len(pairs.len() as u64)
-                        + pairs.iter().map(|&(n, v)| uvarint_len(n.into()) + uvarint_len(v.into())).sum::<usize>();
-                    put_uvarint(&mut payload, sym_len as u64);
-                    put_uvarint(&mut payload, pairs.len() as u64);
-                    for &(n, v) in pairs {
-                        put_uvarint(&mut payload, n.into());
-                        put_uvarint(&mut payload, v.into());
-                    }
                 }
+                put_entry(&mut payload, e.ts, decoded.line(e), pairs, with_metadata);
             }
             let mut data = Vec::with_capacity(payload.len() / 2 + 64);
             self.config.encoding.compress(&payload, &mut data)?;
