@@ -354,21 +354,31 @@ fn batch_entries(b: u64) -> Vec<((String, String), Entry)> {
         .collect()
 }
 
+/// The crash child, built once per test process: `cargo test --test it`
+/// does not build examples, and a stale child would exercise old WAL code.
 fn child_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let bin = profile_dir.join("examples").join(format!("wal_crash_child{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let bin = profile_dir.join("examples").join(format!("wal_crash_child{}", std::env::consts::EXE_SUFFIX));
         let target = profile_dir.parent().unwrap();
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--example", "wal_crash_child", "--target-dir"]).arg(target);
+        cmd.args(["build", "--quiet", "--example", "wal_crash_child", "--target-dir"]).arg(target);
+        // The features this test was built with, so the library is not rebuilt.
+        if cfg!(feature = "internals") {
+            cmd.args(["--features", "internals"]);
+        }
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        let status = cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-        assert!(status.success(), "building the crash child failed");
-    }
-    bin
+        match cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status() {
+            Ok(status) => assert!(status.success(), "building the crash child failed"),
+            Err(e) => assert!(bin.exists(), "cannot run cargo to build the crash child: {e}"),
+        }
+        bin
+    })
+    .clone()
 }
 
 /// A tiny deterministic PRNG (xorshift64*).
@@ -393,17 +403,30 @@ fn seed() -> u64 {
     s | 1
 }
 
-/// Runs the child from batch `first`, kills it with SIGKILL after `ms`
-/// milliseconds of pushing (or lets it push `max` batches and exit), and
-/// returns the batches it acknowledged.
-fn run_child(dir: &Path, first: u64, kill_after_ms: Option<u64>, max: Option<u64>) -> Vec<u64> {
+/// How long a child runs.
+#[derive(Debug, Clone, Copy)]
+enum Run {
+    /// Push this many batches, close the WAL and exit.
+    Batches(u64),
+    /// SIGKILL this many milliseconds after spawning (possibly while it
+    /// replays or opens the WAL, before it wrote anything).
+    KillAfterMs(u64),
+    /// SIGKILL this many milliseconds after its first acknowledgement, so
+    /// the kill lands while it writes however slow the machine is.
+    KillAfterFirstAck(u64),
+}
+
+/// Runs the child from batch `first` as `run` says and returns the batches
+/// it acknowledged.
+fn run_child(dir: &Path, first: u64, run: Run) -> Vec<u64> {
     let mut cmd = Command::new(child_binary());
     cmd.arg(dir).arg(first.to_string());
-    if let Some(m) = max {
+    if let Run::Batches(m) = run {
         cmd.arg(m.to_string());
     }
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
+    let (first_ack_tx, first_ack) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut acks = Vec::new();
         let mut ready = false;
@@ -413,25 +436,58 @@ fn run_child(dir: &Path, first: u64, kill_after_ms: Option<u64>, max: Option<u64
                 ready = true;
             } else if let Some(n) = line.strip_prefix("ACK ") {
                 acks.push(n.parse::<u64>().unwrap());
+                let _ = first_ack_tx.send(());
             }
         }
         (ready, acks)
     });
-    if let Some(ms) = kill_after_ms {
-        std::thread::sleep(Duration::from_millis(ms));
+    let killed = match run {
+        Run::Batches(_) => false,
+        Run::KillAfterMs(ms) => {
+            std::thread::sleep(Duration::from_millis(ms));
+            true
+        }
+        Run::KillAfterFirstAck(ms) => {
+            // Returns early if the child dies; the checks below report it.
+            let _ = first_ack.recv_timeout(Duration::from_secs(120));
+            std::thread::sleep(Duration::from_millis(ms));
+            true
+        }
+    };
+    if killed {
         let _ = child.kill(); // SIGKILL on Unix
     }
     let status = child.wait().unwrap();
     let (ready, acks) = reader.join().unwrap();
-    if kill_after_ms.is_none() {
+    if killed {
+        // The child pushes until killed: exiting by itself means it failed
+        // (replay, open, log or checkpoint error; see its stderr).
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "child was not killed but exited: {status}");
+        }
+        if let Run::KillAfterFirstAck(_) = run {
+            assert!(!acks.is_empty(), "the child acknowledged nothing before it was killed ({status})");
+        }
+    } else {
         assert!(status.success() && ready, "child failed: {status}");
     }
     acks
 }
 
+/// The batch number of a line `b{n} s{i} i{j} ...`.
+fn batch_of(line: &[u8]) -> u64 {
+    let line = std::str::from_utf8(line).unwrap();
+    line[1..line.find(' ').unwrap()].parse().unwrap()
+}
+
+/// An entry as replay identifies it: (tenant, stream fingerprint, timestamp).
+type EntryKey = (String, u64, i64);
+
 /// Replays `dir` and checks: every acknowledged entry present exactly once,
 /// in order, with its metadata; nothing that was never pushed.
-fn check_recovered(dir: &Path, acked: &BTreeSet<u64>, attempted_below: u64) -> MemorySink {
+fn check_recovered(dir: &Path, acked: &BTreeSet<u64>, attempted_below: u64) -> (MemorySink, wal::ReplayReport) {
     let mut sink = MemorySink::new(stream_config());
     let report = wal::replay(dir, &ReplayOptions::default(), &mut sink).unwrap_or_else(|e| panic!("replay: {e}"));
     assert!(report.corruptions.is_empty());
@@ -446,11 +502,11 @@ fn check_recovered(dir: &Path, acked: &BTreeSet<u64>, attempted_below: u64) -> M
             assert!(w[0].timestamp < w[1].timestamp, "{key:?}: duplicate or out of order at {}", w[1].timestamp);
         }
         for e in entries {
-            let line = std::str::from_utf8(&e.line).unwrap();
-            let b: u64 = line[1..line.find(' ').unwrap()].parse().unwrap();
+            let b = batch_of(&e.line);
             assert!(b < attempted_below, "{key:?}: batch {b} was never pushed");
             let want = batch_entries(b).into_iter().find(|(k, w)| k == key && w.timestamp == e.timestamp);
-            let (_, want) = want.unwrap_or_else(|| panic!("{key:?}: entry {line:.40} not in batch {b}"));
+            let (_, want) =
+                want.unwrap_or_else(|| panic!("{key:?}: entry {:.40} not in batch {b}", e.line.escape_ascii()));
             assert_eq!(e.line, want.line);
             assert_eq!(sorted_md(&e.metadata), sorted_md(&want.metadata));
             present.insert((key.clone(), e.timestamp));
@@ -465,16 +521,47 @@ fn check_recovered(dir: &Path, acked: &BTreeSet<u64>, attempted_below: u64) -> M
             );
         }
     }
-    sink
+    (sink, report)
 }
 
-/// Kill rounds; returns (acked, next batch number).
+/// Every entry of `sink`, asserting none is there twice.
+fn entry_set(sink: &MemorySink) -> BTreeSet<EntryKey> {
+    let mut out = BTreeSet::new();
+    for s in sink.streams() {
+        for e in s.entries().unwrap() {
+            assert!(out.insert((s.tenant.clone(), s.fingerprint, e.timestamp)), "duplicate entry {e:?}");
+        }
+    }
+    out
+}
+
+/// Asserts that the entries recovered are exactly those expected.
+#[track_caller]
+fn assert_same_entries(got: &BTreeSet<EntryKey>, want: &BTreeSet<EntryKey>, what: &str) {
+    let missing: Vec<_> = want.difference(got).collect();
+    let extra: Vec<_> = got.difference(want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{what}: {} entries missing (first {:?}), {} unexpected (first {:?})",
+        missing.len(),
+        missing.first(),
+        extra.len(),
+        extra.first()
+    );
+}
+
+/// The batches with entries in `sink`.
+fn batches_in(sink: &MemorySink) -> BTreeSet<u64> {
+    sink.streams().flat_map(|s| s.entries().unwrap()).map(|e| batch_of(&e.line)).collect()
+}
+
+/// Kill rounds at random moments after spawning; returns the next batch number.
 fn kill_rounds(dir: &Path, rng: &mut Rng, rounds: u64, acked: &mut BTreeSet<u64>, round0: u64) -> u64 {
     let mut next = round0 * 10_000;
     for r in 0..rounds {
         let first = (round0 + r) * 10_000;
         let ms = 20 + rng.below(200);
-        acked.extend(run_child(dir, first, Some(ms), None));
+        acked.extend(run_child(dir, first, Run::KillAfterMs(ms)));
         next = first + 10_000;
         check_recovered(dir, acked, next);
     }
@@ -493,153 +580,212 @@ fn crash_sigkill_at_random_moments() {
     eprintln!("{} acknowledged batches over 22 rounds in {:?}", acked.len(), start.elapsed());
 }
 
-fn last_nonempty_segment(dir: &Path) -> (u32, PathBuf) {
-    let segs = wal::list_segments(dir).unwrap();
-    let s = *segs
-        .iter()
-        .rev()
-        .find(|&&s| std::fs::metadata(dir.join(wal::segment_name(s))).unwrap().len() > 0)
-        .expect("a non-empty segment");
-    (s, dir.join(wal::segment_name(s)))
+/// One complete record of a segment file.
+struct SegRecord {
+    segment: u32,
+    /// Offset of its first fragment.
+    start: u64,
+    /// Offset just past its last fragment.
+    end: u64,
+    /// Payload length.
+    len: usize,
+    /// For an entries record, its entries; `None` for other records.
+    entries: Option<Vec<EntryKey>>,
+    /// The lines of those entries.
+    lines: Vec<Vec<u8>>,
 }
 
+impl SegRecord {
+    fn batches(&self) -> BTreeSet<u64> {
+        self.lines.iter().map(|l| batch_of(l)).collect()
+    }
+}
+
+/// The complete records of segment `seg` up to its end or first damage.
+fn segment_records(seg: u32, data: &[u8]) -> Vec<SegRecord> {
+    let mut reader = SegmentReader::new(None, seg, Bytes::from(data.to_vec()));
+    let mut out = Vec::new();
+    while let Some(Ok(rec)) = reader.next() {
+        let (entries, lines) = match wal::decode_record(&rec.data).unwrap() {
+            Record::Entries { tenant, streams, .. } => {
+                let keys = streams
+                    .iter()
+                    .flat_map(|g| g.entries.iter().map(|e| (tenant.clone(), g.fingerprint, e.timestamp)))
+                    .collect();
+                let lines = streams.iter().flat_map(|g| g.entries.iter().map(|e| e.line.to_vec())).collect();
+                (Some(keys), lines)
+            }
+            _ => (None, Vec::new()),
+        };
+        out.push(SegRecord {
+            segment: seg,
+            start: rec.location.offset,
+            end: reader.position(),
+            len: rec.data.len(),
+            entries,
+            lines,
+        });
+    }
+    out
+}
+
+/// The newest segment holding data, if any.
+fn last_nonempty_segment(dir: &Path) -> Option<u32> {
+    let segs = wal::list_segments(dir).unwrap();
+    segs.into_iter().rev().find(|&s| std::fs::metadata(dir.join(wal::segment_name(s))).unwrap().len() > 0)
+}
+
+/// Kills the child while it writes, cuts the newest segment inside one of
+/// its records, and checks that replay treats that as a torn tail: the
+/// records before the cut are replayed, the cut one and all after it are
+/// gone, and the next writer carries on after the truncated tail.
 #[test]
 fn crash_torn_last_page() {
-    let dir = tempfile::tempdir().unwrap();
+    const TEARS: u32 = 6;
+    const MAX_KILL_ROUNDS: u64 = 30;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let mut rng = Rng(seed());
     let mut acked = BTreeSet::new();
-    for round in 0..6u64 {
-        let mut next = kill_rounds(dir.path(), &mut rng, 1, &mut acked, round * 2);
-        let (seg, path) = last_nonempty_segment(dir.path());
+    let (mut tears, mut round) = (0u32, 0u64);
+    while tears < TEARS {
+        // A kill round can leave nothing to tear: a checkpoint may just have
+        // rotated to a fresh empty segment (or the checkpoint covers the
+        // newest segment with data, whose truncation would lose nothing).
+        // Kill again until there is something, within a bound.
+        assert!(round < MAX_KILL_ROUNDS, "only {tears} of {TEARS} tears in {round} kill rounds");
+        let first = round * 10_000;
+        round += 1;
+        let got = run_child(dir, first, Run::KillAfterFirstAck(rng.below(120)));
+        assert!(got.iter().all(|&b| b < first + 5_000), "the child pushed too many batches");
+        acked.extend(got);
+        check_recovered(dir, &acked, first + 5_000);
+
+        let checkpoint = wal::latest_checkpoint(dir).unwrap().map(|c| c.index);
+        let Some(seg) = last_nonempty_segment(dir).filter(|&s| checkpoint.is_none_or(|c| s > c)) else { continue };
+        let path = dir.join(wal::segment_name(seg));
         let data = std::fs::read(&path).unwrap();
-        let cut = rng.below(data.len() as u64) as usize;
-        // Which batches are in records wholly before the cut?
-        let mut reader = SegmentReader::new(None, seg, Bytes::from(data.clone()));
-        let mut before_cut = BTreeSet::new();
-        while let Some(Ok(rec)) = reader.next() {
-            if reader.position() as usize > cut {
-                break;
-            }
-            if let Ok(Record::Entries { streams, .. }) = wal::decode_record(&rec.data) {
-                for g in streams {
-                    for e in g.entries {
-                        let line = std::str::from_utf8(&e.line).unwrap();
-                        before_cut.insert(line[1..line.find(' ').unwrap()].parse::<u64>().unwrap());
-                    }
-                }
-            }
+        let recs = segment_records(seg, &data);
+        if recs.is_empty() {
+            continue; // only a partial record, which the next open removes
         }
-        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(cut as u64).unwrap();
-        // Acknowledged batches in the damaged part are gone; the rest must stay.
-        let survivors: BTreeSet<u64> =
-            acked.iter().copied().filter(|b| before_cut.contains(b) || !in_segment(&data, seg, *b)).collect();
-        let mut sink = MemorySink::new(stream_config());
-        let report = wal::replay(dir.path(), &ReplayOptions::default(), &mut sink).unwrap();
-        assert!(report.corruptions.is_empty());
-        check_recovered(dir.path(), &survivors, next);
+        // Cut strictly inside a record, uniformly over the records' bytes.
+        let mut k = rng.below(recs.iter().map(|r| r.end - r.start - 1).sum());
+        let mut torn = 0;
+        while k >= recs[torn].end - recs[torn].start - 1 {
+            k -= recs[torn].end - recs[torn].start - 1;
+            torn += 1;
+        }
+        let cut = recs[torn].start + 1 + k;
+        let lost: BTreeSet<u64> = recs[torn..].iter().flat_map(SegRecord::batches).collect();
+        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(cut).unwrap();
+
+        // The cut record is a torn tail, not corruption; acknowledged
+        // batches in the cut-off part are gone, every other one stays.
+        let survivors: BTreeSet<u64> = acked.difference(&lost).copied().collect();
+        let (sink, report) = check_recovered(dir, &survivors, first + 5_000);
+        let at = report.torn_tail.unwrap_or_else(|| panic!("cut at {cut} of segment {seg}: no torn tail"));
+        assert_eq!(at.segment, seg);
+        assert!((recs[torn].start..=cut).contains(&at.offset), "torn tail at {at}, record at {}", recs[torn].start);
+        let resurrected: Vec<u64> = batches_in(&sink).intersection(&lost).copied().collect();
+        assert!(resurrected.is_empty(), "batches {resurrected:?} replayed from beyond the cut");
         acked = survivors;
+
         // The child opens (truncating the torn tail) and continues; a later
         // replay must not mistake the old tail for corruption.
-        acked.extend(run_child(dir.path(), next, None, Some(5)));
-        next += 5;
-        check_recovered(dir.path(), &acked, next);
+        let next = first + 5_000;
+        acked.extend(run_child(dir, next, Run::Batches(5)));
+        let (_, report) = check_recovered(dir, &acked, next + 5);
+        assert_eq!(report.torn_tail, None, "the torn tail survived the reopen");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), recs[torn].start, "open truncates at the torn record");
+        tears += 1;
     }
+    eprintln!("{tears} tears in {round} kill rounds");
 }
 
-/// True if batch `b` has entries in the segment bytes `data`.
-fn in_segment(data: &[u8], seg: u32, b: u64) -> bool {
-    let mut reader = SegmentReader::new(None, seg, Bytes::from(data.to_vec()));
-    let needle = format!("b{b} ");
-    while let Some(Ok(rec)) = reader.next() {
-        if let Ok(Record::Entries { streams, .. }) = wal::decode_record(&rec.data) {
-            if streams.iter().flat_map(|g| &g.entries).any(|e| e.line.starts_with(needle.as_bytes())) {
-                return true;
-            }
-        }
-    }
-    false
-}
-
+/// Flips a bit in an entries record followed by more entries (none of them
+/// covered by the checkpoint) and checks each recovery mode exactly against
+/// the records on disk.
 #[test]
 fn crash_flipped_byte_obeys_recovery_mode() {
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let mut rng = Rng(seed());
-    // A clean run with enough records, then a killed one.
-    let mut acked: BTreeSet<u64> = run_child(dir.path(), 0, None, Some(40)).into_iter().collect();
-    acked.extend(run_child(dir.path(), 10_000, Some(30 + rng.below(100)), None));
-    check_recovered(dir.path(), &acked, 20_000);
+    // A clean run, a killed one (which may leave any state a checkpoint can
+    // be in), then a clean one again, so records that no checkpoint covers
+    // follow whatever the kill left.
+    let mut acked: BTreeSet<u64> = run_child(dir, 0, Run::Batches(40)).into_iter().collect();
+    acked.extend(run_child(dir, 10_000, Run::KillAfterFirstAck(rng.below(100))));
+    acked.extend(run_child(dir, 20_000, Run::Batches(10)));
+    let (full, _) = check_recovered(dir, &acked, 20_010);
+    let full = entry_set(&full);
 
-    // Pick an entries record in the middle of a segment with several records.
-    let segs = wal::list_segments(dir.path()).unwrap();
-    let mut target = None;
-    for &s in &segs {
-        let data = std::fs::read(dir.path().join(wal::segment_name(s))).unwrap();
-        let mut reader = SegmentReader::new(None, s, Bytes::from(data.clone()));
-        let mut recs = Vec::new();
-        while let Some(Ok(rec)) = reader.next() {
-            recs.push(rec);
-        }
-        let candidates: Vec<_> = recs
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| {
-                *i + 2 < recs.len()
-                    && r.data.len() < 30_000
-                    && matches!(wal::decode_record(&r.data), Ok(Record::Entries { .. }))
-                    && (r.location.offset as usize % wal::PAGE_SIZE) + r.data.len() + 7 < wal::PAGE_SIZE
-            })
-            .map(|(_, r)| r.clone())
-            .collect();
-        if !candidates.is_empty() {
-            let r = candidates[rng.below(candidates.len() as u64) as usize].clone();
-            target = Some((s, r));
-            break;
-        }
+    // Records of segments after the checkpoint are applied on replay, those
+    // in older segments (a kill between a checkpoint's rename and the
+    // truncation leaves them) are duplicates of checkpointed data.
+    let checkpoint = wal::latest_checkpoint(dir).unwrap().map(|c| c.index);
+    let mut recs = Vec::new();
+    for s in wal::list_segments(dir).unwrap().into_iter().filter(|&s| checkpoint.is_none_or(|c| s > c)) {
+        recs.extend(segment_records(s, &std::fs::read(dir.join(wal::segment_name(s))).unwrap()));
     }
-    let (seg, rec) = target.expect("a segment with a middle entries record");
-    let path = dir.path().join(wal::segment_name(seg));
+    // Single-fragment entries records followed by another entries record in
+    // the same segment (the last run wrote ten into a fresh one).
+    let candidates: Vec<usize> = (0..recs.len())
+        .filter(|&i| {
+            recs[i].entries.is_some()
+                && recs[i].end - recs[i].start == (wal::HEADER_SIZE + recs[i].len) as u64
+                && recs[i + 1..].iter().any(|r| r.segment == recs[i].segment && r.entries.is_some())
+        })
+        .collect();
+    assert!(
+        !candidates.is_empty(),
+        "no entries record followed by another in its segment after checkpoint {checkpoint:?}"
+    );
+    let rec = &recs[candidates[rng.below(candidates.len() as u64) as usize]];
+    let (seg, offset) = (rec.segment, rec.start);
+    let idx = recs.iter().position(|r| (r.segment, r.start) == (seg, offset)).unwrap();
+    let damaged: BTreeSet<EntryKey> = rec.entries.iter().flatten().cloned().collect();
+    let from_damage: BTreeSet<EntryKey> =
+        recs[idx..].iter().flat_map(|r| r.entries.iter().flatten().cloned()).collect();
+    assert!(from_damage.is_subset(&full), "records after the checkpoint were not all replayed");
+    assert!(from_damage.len() > damaged.len());
+
+    let path = dir.join(wal::segment_name(seg));
     let mut data = std::fs::read(&path).unwrap();
-    let at = rec.location.offset as usize + 7 + rng.below(rec.data.len() as u64) as usize;
+    let at = (offset as usize) + wal::HEADER_SIZE + rng.below(rec.len as u64) as usize;
     data[at] ^= 1 << rng.below(8);
     std::fs::write(&path, &data).unwrap();
 
     // Fail (default): an error naming the segment and offset.
     let mut sink = MemorySink::new(stream_config());
-    let err = wal::replay(dir.path(), &ReplayOptions::default(), &mut sink).unwrap_err();
+    let err = wal::replay(dir, &ReplayOptions::default(), &mut sink).unwrap_err();
     let WalError::Corrupt { location, kind } = &err else { panic!("{err}") };
-    assert_eq!((location.segment, location.offset), (seg, rec.location.offset), "{err}");
+    assert_eq!((location.segment, location.offset), (seg, offset), "{err}");
     assert!(matches!(kind, CorruptionKind::ChecksumMismatch { .. }), "{err}");
-    assert!(err.to_string().contains(&format!("segment {seg:08} offset {}", rec.location.offset)));
+    assert!(err.to_string().contains(&format!("segment {seg:08} offset {offset}")));
 
-    // Stop: reported, nothing after it replayed.
+    // Stop: reported, nothing from the damaged record on replayed.
     let mut stop = MemorySink::new(stream_config());
     let opts = ReplayOptions { recovery: RecoveryMode::Stop, ..ReplayOptions::default() };
-    let report = wal::replay(dir.path(), &opts, &mut stop).unwrap();
+    let report = wal::replay(dir, &opts, &mut stop).unwrap();
     assert!(report.stopped_at_corruption);
     assert_eq!(report.corruptions.len(), 1);
-    assert_eq!(report.corruptions[0].location.offset, rec.location.offset);
+    assert_eq!((report.corruptions[0].location.segment, report.corruptions[0].location.offset), (seg, offset));
+    assert_same_entries(&entry_set(&stop), &full.difference(&from_damage).cloned().collect(), "stop");
+    let stop_lost: BTreeSet<u64> = recs[idx..].iter().flat_map(SegRecord::batches).collect();
+    check_recovered_with(dir, &acked.difference(&stop_lost).copied().collect(), 20_010, opts);
 
-    // Skip: reported, everything else replayed.
+    // Skip: reported, everything but the damaged record replayed.
     let mut skip = MemorySink::new(stream_config());
     let opts = ReplayOptions { recovery: RecoveryMode::Skip, ..ReplayOptions::default() };
-    let report = wal::replay(dir.path(), &opts, &mut skip).unwrap();
+    let report = wal::replay(dir, &opts, &mut skip).unwrap();
     assert_eq!(report.corruptions.len(), 1, "{report:?}");
     assert!(!report.stopped_at_corruption);
-    let Ok(Record::Entries { streams, .. }) = wal::decode_record(&rec.data) else { unreachable!() };
-    let lost: BTreeSet<u64> = streams
-        .iter()
-        .flat_map(|g| &g.entries)
-        .map(|e| {
-            let line = std::str::from_utf8(&e.line).unwrap();
-            line[1..line.find(' ').unwrap()].parse::<u64>().unwrap()
-        })
-        .collect();
+    assert_same_entries(&entry_set(&skip), &full.difference(&damaged).cloned().collect(), "skip");
     let count = |s: &MemorySink| s.streams().map(|m| m.entries().unwrap().len()).sum::<usize>();
     assert!(count(&skip) > count(&stop), "skip replays records after the damage");
-    let mut survivors = acked.clone();
-    survivors.retain(|b| !lost.contains(b));
-    // Entries of the lost record's batch in other streams survive; check the rest.
-    let _ = check_recovered_with(dir.path(), &survivors, 20_000, opts);
+    // Entries of the lost record's batch are all in that record: one record per push.
+    check_recovered_with(dir, &acked.difference(&rec.batches()).copied().collect(), 20_010, opts);
 }
 
 fn check_recovered_with(dir: &Path, acked: &BTreeSet<u64>, below: u64, opts: ReplayOptions) -> usize {
@@ -653,7 +799,7 @@ fn check_recovered_with(dir: &Path, acked: &BTreeSet<u64>, below: u64, opts: Rep
             assert!(w[0].timestamp < w[1].timestamp);
         }
         for e in entries {
-            assert!((e.timestamp - 1_700_000_000_000_000_000) / 1_000_000 < below as i64);
+            assert!(batch_of(&e.line) < below);
             present.insert(((s.tenant.clone(), app.clone()), e.timestamp));
         }
     }
