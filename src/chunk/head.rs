@@ -14,8 +14,8 @@
 
 use std::collections::HashMap;
 
-use super::{ChunkError, HeadFormat};
 use super::block::put_entry;
+use super::{ChunkError, HeadFormat};
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct HeadEntry {
