@@ -116,7 +116,7 @@ impl Stream {
 
     /// Entries in all chunks held.
     pub fn num_entries(&self) -> usize {
-        self.closed.iter().map(Chunk::num_entries).sum::<usize>() + self.current.num_entries()
+        self.closed.iter().fold(self.current.num_entries(), |n, c| n.saturating_add(c.num_entries()))
     }
 
     /// Appends one entry, cutting a new chunk first when the current one has

@@ -143,7 +143,8 @@ impl Chunk {
 
     /// Number of entries in blocks and head.
     pub fn num_entries(&self) -> usize {
-        self.blocks.iter().map(|b| b.num_entries).sum::<usize>() + self.head.len()
+        // Counts of a decoded chunk come from its (untrusted) block metas.
+        self.blocks.iter().fold(self.head.len(), |n, b| n.saturating_add(b.num_entries))
     }
 
     /// Blocks skipped when this chunk was decoded because their checksum did
@@ -180,7 +181,7 @@ impl Chunk {
 
     /// Loki's uncompressed size figure: block size counters plus the head's.
     pub fn uncompressed_size(&self) -> usize {
-        self.blocks.iter().map(|b| b.uncompressed_size).sum::<usize>() + self.head.size
+        self.blocks.iter().fold(self.head.size, |n, b| n.saturating_add(b.uncompressed_size))
     }
 
     /// Loki's `Size()` figure used for sync cuts: compressed blocks + head
