@@ -122,12 +122,23 @@ impl Stream {
     /// Appends one entry, cutting a new chunk first when the current one has
     /// no space for it or the entry crosses a synchronization point.
     pub fn push(&mut self, entry: &Entry) -> Result<PushOutcome, ChunkError> {
+        self.push_with(entry, true)
+    }
+
+    /// Appends an entry replayed from the write-ahead log: the same rules as
+    /// [`Stream::push`] except the out-of-order window, which Loki does not
+    /// apply on replay (the entry was accepted once already).
+    pub fn replay_push(&mut self, entry: &Entry) -> Result<PushOutcome, ChunkError> {
+        self.push_with(entry, false)
+    }
+
+    fn push_with(&mut self, entry: &Entry, check_window: bool) -> Result<PushOutcome, ChunkError> {
         if let Some(last) = &self.last_line {
             if last.timestamp == entry.timestamp && last.line == entry.line && last.metadata == entry.metadata {
                 return Ok(PushOutcome::Duplicate);
             }
         }
-        if let Some(highest) = self.highest_ts {
+        if let Some(highest) = self.highest_ts.filter(|_| check_window) {
             let half = i64::try_from(self.config.max_chunk_age.as_nanos() / 2).unwrap_or(i64::MAX);
             let cutoff = highest.saturating_sub(half);
             if half > 0 && entry.timestamp < cutoff {

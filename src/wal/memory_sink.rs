@@ -149,8 +149,9 @@ impl ReplaySink for MemorySink {
             let chunk = c.restore(cfg.head_format, cfg.block_size, cfg.target_size)?;
             for e in chunk.entries(i64::MIN, i64::MAX, Direction::Forward)? {
                 added += entry_size(&e);
-                // Replay semantics: rejected entries are ignored.
-                let _ = s.stream.push(&e);
+                // Replay skips the out-of-order window; an entry the chunk
+                // itself refuses could never have been stored.
+                let _ = s.stream.replay_push(&e);
             }
         }
         s.entry_count = series.entry_count;
@@ -171,7 +172,7 @@ impl ReplaySink for MemorySink {
         };
         let mut stored = 0;
         for e in &entries {
-            if let Ok(PushOutcome::Stored) = s.stream.push(e) {
+            if let Ok(PushOutcome::Stored) = s.stream.replay_push(e) {
                 stored += 1;
                 self.unflushed_bytes += entry_size(e);
             }

@@ -79,3 +79,14 @@ fn full_chunks_are_cut_at_the_target_size() {
     }
     assert_eq!(chunks.iter().map(|c| c.num_entries()).sum::<usize>(), 1_000);
 }
+
+#[test]
+fn replay_skips_the_out_of_order_window() {
+    let labels = Labels::from_pairs([("app", "x")]).unwrap();
+    let mut s = Stream::new(labels, StreamConfig::default()).unwrap();
+    let hour = 3_600_000_000_000i64;
+    s.push(&Entry::new(10 * hour, "new")).unwrap();
+    assert!(s.push(&Entry::new(hour, "old")).is_err());
+    assert_eq!(s.replay_push(&Entry::new(hour, "old")).unwrap(), PushOutcome::Stored);
+    assert_eq!(s.num_entries(), 2);
+}
