@@ -76,11 +76,8 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.tsdb");
     std::fs::write(&path, &bytes).unwrap();
-    let file = std::fs::File::open(&path).unwrap();
-    // SAFETY: the file is private to this benchmark and not modified while mapped.
-    let map = unsafe { memmap2::Mmap::map(&file) }.unwrap();
     let t = Instant::now();
-    let reader = IndexReader::from_owner(map).unwrap();
+    let reader = IndexReader::mmap(&path).unwrap();
     eprintln!("index: opened mmapped file in {:?}", t.elapsed());
 
     let mut head = HeadIndex::new();

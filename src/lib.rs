@@ -1,7 +1,9 @@
 //! lokistore: an embeddable log storage engine that stores logs in Grafana
 //! Loki's on-disk formats.
 #![doc = include_str!("../README.md")]
-#![forbid(unsafe_code)]
+// `unsafe` is denied everywhere but the one audited memory map in
+// `index::IndexReader::mmap`.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 mod error;

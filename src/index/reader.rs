@@ -95,9 +95,24 @@ impl IndexReader {
         Self::new(if is_gz { super::table::gunzip(&raw)?.into() } else { raw.into() })
     }
 
-    /// Opens a memory-mapped file: pass the map (or any owner of the
-    /// bytes). The crate forbids `unsafe`, so mapping is the caller's call:
-    /// `IndexReader::from_owner(unsafe { memmap2::Mmap::map(&file)? })`.
+    /// Opens an uncompressed index file by memory-mapping it: nothing is
+    /// read up front and queries touch only the pages they need.
+    ///
+    /// The file must not be modified or truncated while the reader (or any
+    /// `Bytes` cloned from it) is alive. Index files are immutable once
+    /// written (they are written under a temporary name and renamed), which
+    /// is what makes the mapping sound; a `.gz` file is read with
+    /// [`IndexReader::open`] instead.
+    pub fn mmap(path: impl AsRef<Path>) -> Result<Self, IndexError> {
+        let file = std::fs::File::open(path.as_ref())?;
+        // SAFETY: the map is read-only and index files are never modified in
+        // place (see above); the map's lifetime is tied to the returned bytes.
+        #[allow(unsafe_code)]
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Self::from_owner(map)
+    }
+
+    /// Opens the bytes of any owner, e.g. a memory map made by the caller.
     pub fn from_owner<T>(owner: T) -> Result<Self, IndexError>
     where
         T: AsRef<[u8]> + Send + 'static,

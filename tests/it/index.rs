@@ -531,3 +531,20 @@ fn fuzz_harness_on_seed_corpus() {
     }
     assert!(n >= 5);
 }
+
+#[test]
+fn mmapped_file_reads_like_bytes() {
+    let dir = crate::support::vectors_dir().join("index/compacted/index_20463/conformance");
+    let path = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "tsdb"))
+        .unwrap();
+    let mapped = lokistore::IndexReader::mmap(&path).unwrap();
+    let read = lokistore::IndexReader::open(&path).unwrap();
+    assert_eq!(mapped.bytes(), read.bytes());
+    let a: Vec<_> = mapped.all_series().collect::<Result<_, _>>().unwrap();
+    let b: Vec<_> = read.all_series().collect::<Result<_, _>>().unwrap();
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
