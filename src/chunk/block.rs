@@ -159,7 +159,6 @@ impl Decoded {
             let mut pairs_len = 0u32;
             if with_metadata {
                 let sym_len = cur.read_uvarint("entry metadata length")?;
-                let section_end = cur.position() as u64 + sym_len;
                 let mut sym = Cursor::with_base(cur.read_bytes(sym_len, "entry metadata")?, cur.offset());
                 let n = sym.read_uvarint("entry metadata pair count")?;
                 // Each pair needs at least two bytes, which bounds the loop.
@@ -182,7 +181,6 @@ impl Decoded {
                 if keep {
                     pairs_len = n as u32;
                 }
-                debug_assert!(cur.position() as u64 == section_end);
             }
             if ts >= from && ts < through {
                 self.entries.push(DecodedEntry { ts, line_start, line_len: len as u32, pairs_start, pairs_len });

@@ -10,78 +10,104 @@
 //! (`../shared/spec/chunk-format.md` §6).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::{ChunkError, Encoding};
 use crate::encoding::{Cursor, put_uvarint};
 use crate::labels::normalize_metadata_name;
 
 /// Interned strings with first-seen indices.
-#[derive(Debug, Clone, Default)]
+///
+/// Strings live in one buffer addressed by an offset table, so decoding a
+/// table allocates per table, not per symbol. Two things are derived lazily:
+/// the normalized form of a symbol used as a metadata name (computed on first
+/// use, per symbol) and the string-to-index map (built on the first `add`,
+/// which a decoded chunk usually never sees).
+#[derive(Debug, Default)]
 pub(crate) struct Symbols {
-    strings: Vec<Box<str>>,
+    data: String,
+    /// `(start, end)` of each symbol in `data`.
+    spans: Vec<(u32, u32)>,
     /// Normalized form when used as a metadata name, where it differs.
-    names: Vec<Option<Box<str>>>,
-    index: HashMap<Box<str>, u32>,
-    /// Sum of string lengths (Loki's `symbolTableUncompressedBytes`).
-    bytes: usize,
+    names: Vec<OnceLock<Option<Box<str>>>>,
+    index: Option<HashMap<Box<str>, u32>>,
+}
+
+impl Clone for Symbols {
+    fn clone(&self) -> Self {
+        Self {
+            data: self.data.clone(),
+            spans: self.spans.clone(),
+            names: self.names.iter().map(|n| n.get().cloned().map(OnceLock::from).unwrap_or_default()).collect(),
+            index: self.index.clone(),
+        }
+    }
 }
 
 impl Symbols {
     pub(crate) fn len(&self) -> usize {
-        self.strings.len()
+        self.spans.len()
     }
 
-    /// Total length of all strings.
+    /// Total length of all strings (Loki's `symbolTableUncompressedBytes`).
     pub(crate) fn byte_size(&self) -> usize {
-        self.bytes
+        self.data.len()
     }
 
     /// Index of `s`, adding it if new.
     pub(crate) fn add(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
+        if self.index.is_none() {
+            let map = (0..self.spans.len() as u32).rev().map(|i| (Box::from(self.get(i)), i)).collect();
+            self.index = Some(map);
+        }
+        if let Some(&i) = self.index.as_ref().and_then(|m| m.get(s)) {
             return i;
         }
-        self.push(s.into())
+        let i = self.push(s);
+        if let Some(map) = &mut self.index {
+            map.insert(s.into(), i);
+        }
+        i
     }
 
-    fn push(&mut self, s: Box<str>) -> u32 {
-        let i = self.strings.len() as u32;
-        let norm = match normalize_metadata_name(&s) {
-            std::borrow::Cow::Borrowed(_) => None,
-            std::borrow::Cow::Owned(n) => Some(n.into_boxed_str()),
-        };
-        self.bytes += s.len();
-        self.index.entry(s.clone()).or_insert(i);
-        self.strings.push(s);
-        self.names.push(norm);
+    /// Appends `s` as a new symbol (no de-duplication).
+    fn push(&mut self, s: &str) -> u32 {
+        let i = self.spans.len() as u32;
+        let start = self.data.len() as u32;
+        self.data.push_str(s);
+        self.spans.push((start, self.data.len() as u32));
+        self.names.push(OnceLock::new());
         i
     }
 
     /// The string at `i`; `""` beyond the table (as Loki).
     pub(crate) fn get(&self, i: u32) -> &str {
-        self.strings.get(i as usize).map_or("", |s| s)
+        self.raw(i).unwrap_or("")
     }
 
     /// The string at `i` normalized as a metadata name.
     pub(crate) fn name(&self, i: u32) -> &str {
-        match self.names.get(i as usize) {
-            Some(Some(n)) => n,
-            Some(None) => &self.strings[i as usize],
-            None => "",
-        }
+        let Some(raw) = self.raw(i) else { return "" };
+        let norm = self.names[i as usize].get_or_init(|| match normalize_metadata_name(raw) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(n) => Some(n.into_boxed_str()),
+        });
+        norm.as_deref().unwrap_or(raw)
     }
 
     /// The raw (unnormalized) string at `i`, if in range.
     pub(crate) fn raw(&self, i: u32) -> Option<&str> {
-        self.strings.get(i as usize).map(|s| &**s)
+        let &(start, end) = self.spans.get(i as usize)?;
+        self.data.get(start as usize..end as usize)
     }
 
     /// Appends the section body (count + payload, without CRC).
     /// `compressed == false` writes the raw payload used by checkpoints.
     pub(crate) fn serialize(&self, encoding: Encoding, compressed: bool, out: &mut Vec<u8>) -> Result<(), ChunkError> {
-        put_uvarint(out, self.strings.len() as u64);
-        let mut payload = Vec::with_capacity(self.bytes + self.strings.len() * 2);
-        for s in &self.strings {
+        put_uvarint(out, self.spans.len() as u64);
+        let mut payload = Vec::with_capacity(self.data.len() + self.spans.len() * 2);
+        for i in 0..self.spans.len() as u32 {
+            let s = self.get(i);
             put_uvarint(&mut payload, s.len() as u64);
             payload.extend_from_slice(s.as_bytes());
         }
@@ -117,13 +143,20 @@ impl Symbols {
                 .invalid("symbol count", format!("{count} symbols cannot fit in {} payload bytes", payload.len()))
                 .into());
         }
+        if payload.len() > u32::MAX as usize {
+            return Err(cur.invalid("symbol table", "symbols exceed 4 GiB").into());
+        }
         let mut table = Symbols::default();
-        table.strings.reserve(count as usize);
+        table.spans.reserve(count as usize);
+        table.names.reserve(count as usize);
+        table.data.reserve(payload.len());
         let mut p = Cursor::new(payload);
         for _ in 0..count {
             let b = p.read_uvarint_bytes("symbol")?;
-            let s: Box<str> = String::from_utf8_lossy(b).into();
-            table.push(s);
+            match std::str::from_utf8(b) {
+                Ok(s) => table.push(s),
+                Err(_) => table.push(&String::from_utf8_lossy(b)),
+            };
         }
         Ok(table)
     }
