@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 7] = [
     ("chunk_reader", lokistore::fuzzing::chunk_reader),
     ("object_reader", lokistore::fuzzing::object_reader),
     ("checkpoint_reader", lokistore::fuzzing::checkpoint_reader),
     ("chunk_roundtrip", lokistore::fuzzing::chunk_roundtrip),
+    ("index_reader", lokistore::index::fuzz_harness::index_reader),
+    ("wal_segment_reader", lokistore::wal::fuzz_harness::wal_segment_reader),
+    ("wal_record_decoder", lokistore::wal::fuzz_harness::wal_record_decoder),
 ];
 
 /// Every corpus target must have at least this many seeds.
