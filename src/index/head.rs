@@ -15,7 +15,9 @@ use super::chunk_meta::ChunkMeta;
 use super::error::IndexError;
 use super::format::{IndexFormat, TENANT_LABEL};
 use super::matcher::Matcher;
-use super::query::{ChunkRef, IndexQuery, IndexStats, PostingsSource, Series, SeriesQuery, StatsAcc, select};
+use super::query::{
+    ChunkRef, IndexQuery, IndexStats, PostingsSource, Series, SeriesQuery, StatsAcc, select, sorted_refs,
+};
 use super::table::{table_days, table_name_for_day};
 use super::writer::WrittenIndex;
 
@@ -233,17 +235,10 @@ impl IndexQuery for HeadIndex {
     fn chunk_refs(&self, q: &SeriesQuery<'_>) -> Result<Vec<ChunkRef>, IndexError> {
         let mut out = Vec::new();
         self.for_each_head(q, &mut |s, chunks| {
-            out.extend(chunks.iter().map(|c| ChunkRef {
-                fingerprint: s.fingerprint,
-                min_time: c.min_time,
-                max_time: c.max_time,
-                checksum: c.checksum,
-            }));
+            out.extend(chunks.iter().map(|c| ChunkRef::new(s.fingerprint, c)));
             Ok(())
         })?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        Ok(sorted_refs(out))
     }
 
     fn stats(&self, q: &SeriesQuery<'_>) -> Result<IndexStats, IndexError> {

@@ -68,6 +68,21 @@ pub struct ChunkRef {
     pub checksum: u32,
 }
 
+impl ChunkRef {
+    /// The reference to chunk `c` of the stream `fingerprint`.
+    pub(crate) fn new(fingerprint: Fingerprint, c: &ChunkMeta) -> Self {
+        Self { fingerprint, min_time: c.min_time, max_time: c.max_time, checksum: c.checksum }
+    }
+}
+
+/// Sorts chunk references and drops duplicates (the answer of every
+/// `chunk_refs` implementation).
+pub(crate) fn sorted_refs(mut refs: Vec<ChunkRef>) -> Vec<ChunkRef> {
+    refs.sort_unstable();
+    refs.dedup();
+    refs
+}
+
 /// Loki's `/index/stats` answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IndexStats {
@@ -193,17 +208,10 @@ pub trait IndexQuery {
     fn chunk_refs(&self, q: &SeriesQuery<'_>) -> Result<Vec<ChunkRef>, IndexError> {
         let mut out = Vec::new();
         self.for_each_series(q, &mut |s| {
-            out.extend(s.chunks.iter().map(|c| ChunkRef {
-                fingerprint: s.fingerprint,
-                min_time: c.min_time,
-                max_time: c.max_time,
-                checksum: c.checksum,
-            }));
+            out.extend(s.chunks.iter().map(|c| ChunkRef::new(s.fingerprint, c)));
             Ok(())
         })?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        Ok(sorted_refs(out))
     }
 
     /// Loki's `/index/stats`: streams (by fingerprint), chunks, entries and

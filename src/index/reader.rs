@@ -32,7 +32,9 @@ use super::error::{IndexError, Section};
 use super::format::{HEADER_LEN, INDEX_MAGIC, IndexFormat, TOC_LEN, read_framed, read_uvarint_framed};
 use super::matcher::Matcher;
 use super::postings::{PostingsTable, read_postings_into};
-use super::query::{ChunkRef, IndexQuery, IndexStats, PostingsSource, Series, SeriesQuery, StatsAcc, select};
+use super::query::{
+    ChunkRef, IndexQuery, IndexStats, PostingsSource, Series, SeriesQuery, StatsAcc, select, sorted_refs,
+};
 use super::shard::ref_range;
 use super::symbols::Symbols;
 use super::toc::Toc;
@@ -389,17 +391,10 @@ impl IndexQuery for IndexReader {
         let mut out = Vec::new();
         self.for_each_raw(q, &mut |raw| {
             let fingerprint = Fingerprint(raw.fingerprint);
-            out.extend(raw.chunks.iter().map(|c| ChunkRef {
-                fingerprint,
-                min_time: c.min_time,
-                max_time: c.max_time,
-                checksum: c.checksum,
-            }));
+            out.extend(raw.chunks.iter().map(|c| ChunkRef::new(fingerprint, c)));
             Ok(())
         })?;
-        out.sort_unstable();
-        out.dedup();
-        Ok(out)
+        Ok(sorted_refs(out))
     }
 
     fn stats(&self, q: &SeriesQuery<'_>) -> Result<IndexStats, IndexError> {
