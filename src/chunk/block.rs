@@ -97,6 +97,10 @@ pub(crate) fn read_block_meta(cur: &mut Cursor<'_>, format: ChunkFormat) -> Resu
     Ok(BlockMeta { num_entries, mint, maxt, offset, uncompressed_size, len })
 }
 
+/// Most bytes an iterator holds at once (decompressed data plus its entry
+/// index): 512 MiB. Offsets into the data are `u32`, which this also keeps valid.
+pub const MAX_DECODED_BYTES: usize = 512 << 20;
+
 /// One entry of a decoded block: ranges into [`Decoded`]'s buffers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DecodedEntry {
@@ -122,6 +126,13 @@ impl Decoded {
         self.pairs.clear();
     }
 
+    /// Bytes held: decompressed data plus the entry and pair indexes.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.buf.len()
+            + self.entries.len() * std::mem::size_of::<DecodedEntry>()
+            + self.pairs.len() * std::mem::size_of::<(u32, u32)>()
+    }
+
     pub(crate) fn line(&self, e: &DecodedEntry) -> &[u8] {
         &self.buf[e.line_start as usize..(e.line_start + e.line_len) as usize]
     }
@@ -141,8 +152,8 @@ impl Decoded {
         through: i64,
         base: usize,
     ) -> Result<(), ChunkError> {
-        if self.buf.len() > u32::MAX as usize {
-            return Err(ChunkError::LineTooLong(self.buf.len() as u64));
+        if self.held_bytes() > MAX_DECODED_BYTES {
+            return Err(ChunkError::DecodedTooLarge { bytes: self.held_bytes() });
         }
         let payload = &self.buf[start..];
         let mut cur = Cursor::with_base(payload, base);
@@ -183,6 +194,11 @@ impl Decoded {
                 }
             }
             if ts >= from && ts < through {
+                // Tiny entries cost more in the index than in the block:
+                // bound what hostile blocks can make us hold.
+                if self.entries.len() % 65_536 == 0 && self.held_bytes() > MAX_DECODED_BYTES {
+                    return Err(ChunkError::DecodedTooLarge { bytes: self.held_bytes() });
+                }
                 self.entries.push(DecodedEntry { ts, line_start, line_len: len as u32, pairs_start, pairs_len });
             }
         }

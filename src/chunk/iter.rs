@@ -7,7 +7,7 @@
 //! buffers; otherwise (a live chunk written out of order) all overlapping
 //! sources are decoded and merged by a stable sort on the timestamp.
 
-use super::block::Decoded;
+use super::block::{Decoded, MAX_DECODED_BYTES};
 use super::{Chunk, ChunkError, Direction, EntryRef};
 
 /// Largest decompressed block accepted while iterating: 256 MiB. Loki cuts
@@ -123,6 +123,12 @@ impl<'a> EntryIter<'a> {
         if self.merged {
             for i in 0..self.sources.len() {
                 self.decode_source(self.sources[i])?;
+                // Every source is held at once: bound the total, so block
+                // metas that point many times at one large block cannot
+                // multiply memory use.
+                if self.decoded.held_bytes() > MAX_DECODED_BYTES {
+                    return Err(ChunkError::DecodedTooLarge { bytes: self.decoded.held_bytes() });
+                }
             }
             self.next_source = self.sources.len();
             self.decoded.entries.sort_by_key(|e| e.ts);

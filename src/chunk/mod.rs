@@ -38,6 +38,7 @@ mod rewrite;
 mod symbols;
 
 pub use block::BlockInfo;
+pub use block::MAX_DECODED_BYTES;
 pub use codec::{CodecError, Encoding, MAX_DECOMPRESSED_LEN};
 pub use entry::{Entry, EntryRef, Metadata};
 pub use iter::{EntryIter, MAX_BLOCK_DECOMPRESSED_LEN};
@@ -280,6 +281,13 @@ pub enum ChunkError {
     /// The head block still holds entries that serialization would leave out.
     #[error("chunk has {0} entries in its head block: close() it before storing it")]
     UnclosedHead(usize),
+    /// Decoding would hold more bytes (decompressed data and entry index)
+    /// than an iterator allows.
+    #[error("decoded entries need more than {bytes} bytes, more than an iterator holds")]
+    DecodedTooLarge {
+        /// Bytes decompressed when the limit was passed.
+        bytes: usize,
+    },
     /// A rewrite removed every entry.
     #[error("chunk has no data left after rewriting")]
     NoDataLeft,
