@@ -11,3 +11,4 @@ mod object;
 mod stream;
 mod support;
 mod wal;
+mod wal_batches;

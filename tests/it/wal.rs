@@ -17,6 +17,7 @@ use lokistore::wal::{
 use lokistore::{Entry, Label, Labels, StreamConfig};
 
 use crate::support::{expected_entries, manifest, vectors_dir};
+use crate::wal_batches::batch;
 
 fn stream_config() -> StreamConfig {
     StreamConfig { max_chunk_age: Duration::ZERO, sync_period: Duration::ZERO, ..StreamConfig::default() }
@@ -321,29 +322,6 @@ impl RefEntriesBuilder {
 // ---------------------------------------------------------------------------
 // Crash tests with a child process
 // ---------------------------------------------------------------------------
-
-const TENANTS: [&str; 3] = ["tenant-a", "tenant-b", "tenant-c"];
-
-/// Mirrors `batch` in examples/wal_crash_child.rs.
-fn batch(b: u64) -> (&'static str, Vec<(String, Vec<Entry>)>) {
-    let tenant = TENANTS[(b % 3) as usize];
-    let k = 1 + (b / 3) % 3;
-    let mut streams = Vec::new();
-    for s in 0..k {
-        let idx = (b + s) % 4;
-        let n = 1 + (b * 7 + s) % 20;
-        let mut entries = Vec::new();
-        for i in 0..n {
-            let ts = 1_700_000_000_000_000_000 + (b as i64) * 1_000_000 + i as i64;
-            let pad = if b % 17 == 0 && i == 0 { 40_000 } else { ((b * 31 + i * 7) % 200) as usize };
-            let line = format!("b{b} s{idx} i{i} {}", "x".repeat(pad));
-            let metadata = if i % 3 == 0 { vec![Label::new("trace_id", format!("{b}-{i}"))] } else { Vec::new() };
-            entries.push(Entry::with_metadata(ts, line, metadata));
-        }
-        streams.push((format!("svc{idx}"), entries));
-    }
-    (tenant, streams)
-}
 
 /// Every entry of batch `b`, keyed by (tenant, app).
 fn batch_entries(b: u64) -> Vec<((String, String), Entry)> {
