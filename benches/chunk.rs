@@ -20,38 +20,13 @@ use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lokistore::{Chunk, ChunkConfig, ChunkFormat, Direction, Encoding};
 
+#[path = "common/workload.rs"]
+mod workload;
+
+use workload::{Rng, log_line};
+
 /// Raw line bytes per generated chunk.
 const CHUNK_LINE_BYTES: usize = 1_500_000;
-
-/// A small deterministic PRNG (xorshift64*), so runs are comparable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-
-    /// A trace id (32 hex digits).
-    fn trace_id(&mut self) -> String {
-        format!("{:016x}{:016x}", self.next(), self.next())
-    }
-
-    /// A span id (16 hex digits).
-    fn span_id(&mut self) -> String {
-        format!("{:016x}", self.next())
-    }
-}
 
 /// One generated entry.
 struct GenEntry {
@@ -59,64 +34,6 @@ struct GenEntry {
     line: String,
     trace_id: Option<String>,
     span_id: Option<String>,
-}
-
-fn line(rng: &mut Rng, ts_ns: i64) -> String {
-    const LEVELS: &[&str] = &["debug", "info", "info", "info", "warn", "error"];
-    const PATHS: &[&str] =
-        &["/api/v1/orders", "/api/v1/orders/8812", "/api/v1/users/login", "/healthz", "/metrics", "/api/v2/cart/items"];
-    const METHODS: &[&str] = &["GET", "GET", "GET", "POST", "PUT", "DELETE"];
-    const MSGS: &[&str] = &[
-        "request completed",
-        "cache miss, fetching from upstream",
-        "retrying connection to database",
-        "user session refreshed",
-        "payment authorized",
-    ];
-    const AGENTS: &[&str] =
-        &["Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "curl/8.5.0", "Go-http-client/1.1", "kube-probe/1.29"];
-    let ms = (ts_ns / 1_000_000) % 1000;
-    let secs = (ts_ns / 1_000_000_000) % 3600;
-    match rng.below(3) {
-        0 => format!(
-            "ts=2024-01-15T10:{:02}:{:02}.{ms:03}Z level={} caller=handler.go:{} msg=\"{}\" method={} path={} \
-             duration={}ms status={} bytes={}",
-            secs / 60,
-            secs % 60,
-            rng.pick(LEVELS),
-            rng.below(400),
-            rng.pick(MSGS),
-            rng.pick(METHODS),
-            rng.pick(PATHS),
-            rng.below(900),
-            [200, 200, 201, 404, 500][rng.below(5) as usize],
-            rng.below(1 << 16),
-        ),
-        1 => format!(
-            "{{\"ts\":\"2024-01-15T10:{:02}:{:02}.{ms:03}Z\",\"level\":\"{}\",\"msg\":\"{}\",\"path\":\"{}\",\
-             \"user_id\":{},\"bytes\":{},\"region\":\"eu-west-1\"}}",
-            secs / 60,
-            secs % 60,
-            rng.pick(LEVELS),
-            rng.pick(MSGS),
-            rng.pick(PATHS),
-            rng.below(100_000),
-            rng.below(1 << 20),
-        ),
-        _ => format!(
-            "10.{}.{}.{} - - [15/Jan/2024:10:{:02}:{:02} +0000] \"{} {} HTTP/1.1\" {} {} \"-\" \"{}\"",
-            rng.below(256),
-            rng.below(256),
-            rng.below(256),
-            secs / 60,
-            secs % 60,
-            rng.pick(METHODS),
-            rng.pick(PATHS),
-            [200, 200, 304, 404][rng.below(4) as usize],
-            rng.below(50_000),
-            rng.pick(AGENTS),
-        ),
-    }
 }
 
 /// Entries with ~`CHUNK_LINE_BYTES` of lines, ascending timestamps.
@@ -129,7 +46,7 @@ fn workload() -> (Vec<GenEntry>, u64) {
         if rng.below(20) != 0 {
             ts += 1 + rng.below(2_000_000) as i64;
         }
-        let line = line(&mut rng, ts);
+        let line = log_line(&mut rng, ts);
         bytes += line.len();
         let (trace_id, span_id) = match rng.below(6) {
             0 => (Some(rng.trace_id()), Some(rng.span_id())),

@@ -19,6 +19,11 @@ use lokistore::{Entry, Label, Labels, StreamConfig};
 use crate::support::{expected_entries, manifest, vectors_dir};
 use crate::wal_batches::batch;
 
+#[path = "../../benches/common/workload.rs"]
+mod workload;
+
+use workload::Rng;
+
 fn stream_config() -> StreamConfig {
     StreamConfig { max_chunk_age: Duration::ZERO, sync_period: Duration::ZERO, ..StreamConfig::default() }
 }
@@ -357,20 +362,6 @@ fn child_binary() -> PathBuf {
         bin
     })
     .clone()
-}
-
-/// A tiny deterministic PRNG (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn seed() -> u64 {
