@@ -31,6 +31,12 @@ pub enum Error {
     /// The write-ahead log could not be written or replayed.
     #[error(transparent)]
     Wal(#[from] crate::wal::WalError),
+    /// An object store operation failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The engine refused or could not complete an operation.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -11,8 +11,10 @@ mod labels;
 mod tenant;
 
 pub mod chunk;
+pub mod engine;
 pub mod index;
 pub mod object;
+pub mod store;
 mod stream;
 pub mod wal;
 
@@ -27,10 +29,12 @@ pub use chunk::{
     AppendOutcome, Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
     HeadFormat,
 };
+pub use engine::{Engine, EngineConfig, EngineError, Limits, LogQuery, PushResult, PushStream};
 pub use error::{Error, Result};
 pub use index::{HeadIndex, IndexBuilder, IndexError, IndexQuery, IndexReader, MatchOp, Matcher};
 pub use labels::{Fingerprint, Label, LabelLimits, Labels, LabelsError};
 pub use object::{ChunkKey, ChunkObject, ObjectError};
+pub use store::{LocalFsStore, MemoryStore, ObjectStore, StoreError};
 pub use stream::{PushOutcome, Stream, StreamConfig};
 pub use tenant::{TenantError, TenantId};
 pub use wal::{RecoveryMode, SyncMode, Wal, WalConfig, WalError};

@@ -66,7 +66,17 @@ pub struct Stream {
     current: Chunk,
     /// Newest timestamp accepted so far (None before the first entry).
     highest_ts: Option<i64>,
-    last_line: Option<Entry>,
+    /// The last accepted entry, copied into buffers reused from one entry
+    /// to the next (holding the pushed `Bytes` would pin whole request
+    /// buffers in memory).
+    last: Option<LastEntry>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct LastEntry {
+    timestamp: i64,
+    line: Vec<u8>,
+    metadata: Vec<crate::labels::Label>,
 }
 
 impl Stream {
@@ -80,8 +90,28 @@ impl Stream {
             closed: Vec::new(),
             current,
             highest_ts: None,
-            last_line: None,
+            last: None,
         })
+    }
+
+    /// A stream rebuilt from saved state (a WAL checkpoint): its closed
+    /// chunks, its current chunk (`None` for a new empty one), the newest
+    /// timestamp it accepted and its last accepted line, so the duplicate
+    /// rule and the out-of-order window carry on as before.
+    pub fn restore(
+        labels: Labels,
+        config: StreamConfig,
+        closed: Vec<Chunk>,
+        current: Option<Chunk>,
+        highest_ts: Option<i64>,
+        last_line: Option<(i64, &[u8])>,
+    ) -> Result<Self, ChunkError> {
+        let current = match current {
+            Some(c) => c,
+            None => Chunk::new(config.chunk)?,
+        };
+        let last = last_line.map(|(timestamp, line)| LastEntry { timestamp, line: line.to_vec(), metadata: Vec::new() });
+        Ok(Self { fingerprint: labels.fingerprint(), labels, config, closed, current, highest_ts, last })
     }
 
     /// The stream labels.
@@ -99,9 +129,21 @@ impl Stream {
         self.highest_ts
     }
 
-    /// The last entry accepted (the one the repeated-line rule compares with).
-    pub fn last_entry(&self) -> Option<&Entry> {
-        self.last_line.as_ref()
+    /// Timestamp and line of the last entry accepted (the one the
+    /// repeated-line rule compares with).
+    pub fn last_line(&self) -> Option<(i64, &[u8])> {
+        self.last.as_ref().map(|l| (l.timestamp, l.line.as_slice()))
+    }
+
+    /// The stream settings.
+    pub fn config(&self) -> &StreamConfig {
+        &self.config
+    }
+
+    /// Overrides the fingerprint (a tenant's fingerprint mapper gives a
+    /// colliding label set another one).
+    pub fn set_fingerprint(&mut self, fingerprint: Fingerprint) {
+        self.fingerprint = fingerprint;
     }
 
     /// The chunk entries are currently appended to.
@@ -133,7 +175,7 @@ impl Stream {
     }
 
     fn push_with(&mut self, entry: &Entry, check_window: bool) -> Result<PushOutcome, ChunkError> {
-        if let Some(last) = &self.last_line {
+        if let Some(last) = &self.last {
             if last.timestamp == entry.timestamp && last.line == entry.line && last.metadata == entry.metadata {
                 return Ok(PushOutcome::Duplicate);
             }
@@ -153,14 +195,12 @@ impl Stream {
         }
         let outcome = self.current.append_pairs(entry.timestamp, &entry.line, md)?;
         self.highest_ts = Some(self.highest_ts.map_or(entry.timestamp, |h| h.max(entry.timestamp)));
-        match &mut self.last_line {
-            // Reuse the previous entry's allocations.
-            Some(last) => {
-                last.timestamp = entry.timestamp;
-                last.line = entry.line.clone();
-                last.metadata.clone_from(&entry.metadata);
-            }
-            None => self.last_line = Some(entry.clone()),
+        let last = self.last.get_or_insert_with(LastEntry::default);
+        last.timestamp = entry.timestamp;
+        last.line.clear();
+        last.line.extend_from_slice(&entry.line);
+        if !(last.metadata.is_empty() && entry.metadata.is_empty()) {
+            last.metadata.clone_from(&entry.metadata);
         }
         Ok(match outcome {
             AppendOutcome::Appended => PushOutcome::Stored,

@@ -54,7 +54,6 @@ pub struct Chunk {
     /// Blocks dropped on read because their checksum did not match.
     pub(crate) corrupt_blocks: usize,
     /// Reusable buffers for cutting.
-    scratch: Vec<u8>,
     pairs_scratch: Vec<(u32, u32)>,
     order_scratch: Vec<usize>,
 }
@@ -100,6 +99,11 @@ impl PairSource for [Label] {
     }
 }
 
+thread_local! {
+    /// Serialized head entries on their way into a compressed block.
+    static CUT_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Chunk {
     /// An empty chunk that will be written with `config`.
     pub fn new(config: ChunkConfig) -> Result<Self, ChunkError> {
@@ -115,7 +119,6 @@ impl Chunk {
             head: Head::new(config.head_format),
             symbols: Symbols::default(),
             corrupt_blocks: 0,
-            scratch: Vec::new(),
             pairs_scratch: Vec::new(),
             order_scratch: Vec::new(),
         }
@@ -182,6 +185,20 @@ impl Chunk {
     /// Loki's uncompressed size figure: block size counters plus the head's.
     pub fn uncompressed_size(&self) -> usize {
         self.blocks.iter().fold(self.head.size, |n, b| n.saturating_add(b.uncompressed_size))
+    }
+
+    /// Sum of the cut blocks' size counters (the uncompressed size without the head).
+    pub(crate) fn uncompressed_size_of_blocks(&self) -> usize {
+        self.blocks.iter().fold(0usize, |n, b| n.saturating_add(b.uncompressed_size))
+    }
+
+    /// The `KB` figure Loki's TSDB index stores for this chunk:
+    /// `round((uncompressed size + symbol bytes for V4) / 1024)`, rounding
+    /// half away from zero (`../shared/spec/tsdb-index.md` §2.5).
+    pub fn index_kb(&self) -> u32 {
+        let sym = if self.config.format.has_metadata() { self.symbols.byte_size() } else { 0 };
+        let total = self.uncompressed_size().saturating_add(sym);
+        u32::try_from(total.saturating_add(512) / 1024).unwrap_or(u32::MAX)
     }
 
     /// Loki's `Size()` figure used for sync cuts: compressed blocks + head
@@ -286,10 +303,19 @@ impl Chunk {
         if self.head.is_empty() {
             return Ok(());
         }
-        self.scratch.clear();
-        self.head.serialize_block(self.config.format.has_metadata(), &mut self.scratch);
-        let mut data = Vec::with_capacity(self.scratch.len() / 2 + 64);
-        self.config.encoding.compress(&self.scratch, &mut data)?;
+        // The serialization buffer is per thread, not per chunk: a chunk per
+        // active stream must not each keep a block-sized buffer alive.
+        let mut data = CUT_SCRATCH.with_borrow_mut(|scratch| -> Result<Vec<u8>, ChunkError> {
+            scratch.clear();
+            self.head.serialize_block(self.config.format.has_metadata(), scratch);
+            let mut data = Vec::with_capacity(scratch.len() / 2 + 64);
+            self.config.encoding.compress(scratch, &mut data)?;
+            Ok(data)
+        })?;
+        if data.capacity() - data.len() > data.len() / 8 + 64 {
+            // The block lives until flushed; do not keep the slack.
+            data.shrink_to_fit();
+        }
         let crc = crc32c(&data);
         self.cut_block_size += data.len();
         self.blocks.push(Block {
@@ -309,6 +335,10 @@ impl Chunk {
     /// Loki's `Close` does. Call before serializing a chunk for storage.
     pub fn close(&mut self) -> Result<(), ChunkError> {
         self.cut()?;
+        // A closed chunk takes no more appends: give back the head's buffers.
+        self.head = Head::new(self.head.format);
+        self.pairs_scratch = Vec::new();
+        self.order_scratch = Vec::new();
         let overlapping = self.blocks.windows(2).any(|w| w[1].mint < w[0].maxt);
         if overlapping {
             let mut fresh = Chunk::new_unchecked(self.config);

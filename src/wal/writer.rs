@@ -282,6 +282,19 @@ impl Wal {
     /// created (if any), then an entries record (if any entries), as Loki
     /// does (§2.3). Returns once the records are durable per the sync mode.
     pub fn log(&self, tenant: &str, series: &[RefSeries], entries: &[RefEntries]) -> Result<(), WalError> {
+        let seq = self.append(tenant, series, entries)?;
+        if self.shared.config.sync == SyncMode::PerPush { self.shared.sync_up_to(seq) } else { Ok(()) }
+    }
+
+    /// Like [`Wal::log`], but returns once the records are written to the
+    /// OS, without waiting for a sync in any mode. For records that only
+    /// need to be durable before later ones are (a series record ahead of
+    /// the entries that name it): syncing those syncs this one too.
+    pub fn log_unsynced(&self, tenant: &str, series: &[RefSeries], entries: &[RefEntries]) -> Result<(), WalError> {
+        self.append(tenant, series, entries).map(|_| ())
+    }
+
+    fn append(&self, tenant: &str, series: &[RefSeries], entries: &[RefEntries]) -> Result<u64, WalError> {
         let seq = {
             let mut inner = lock(&self.shared.inner);
             let mut buf = std::mem::take(&mut inner.scratch);
@@ -305,7 +318,7 @@ impl Wal {
             inner.scratch = buf;
             res?
         };
-        if self.shared.config.sync == SyncMode::PerPush { self.shared.sync_up_to(seq) } else { Ok(()) }
+        Ok(seq)
     }
 
     /// Logs already-encoded records (each one record payload) as one

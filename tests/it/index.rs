@@ -548,3 +548,32 @@ fn mmapped_file_reads_like_bytes() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+/// The KB figure lokistore computes for a chunk (`Chunk::index_kb`, what
+/// the engine writes into its index files) equals what Loki stored for
+/// the same chunk object, for every Loki chunk the index files reference.
+#[test]
+fn chunk_kb_matches_lokis_index() {
+    let mut kb_by_checksum = std::collections::HashMap::new();
+    for rel in [MT, COMPACTED] {
+        for (_, _, chunks) in listing(rel).series {
+            for c in chunks {
+                kb_by_checksum.insert(c.checksum, c.kb);
+            }
+        }
+    }
+    let mut checked = 0;
+    for f in crate::support::chunk_files() {
+        let crc = f["checksum_crc32"].as_str().map_or_else(
+            || f["checksum_crc32"].as_u64().unwrap() as u32,
+            |s| u32::from_str_radix(s.trim_start_matches("0x"), 16).unwrap(),
+        );
+        let Some(&kb) = kb_by_checksum.get(&crc) else { continue };
+        let bytes = std::fs::read(crate::support::vectors_dir().join(f["path"].as_str().unwrap())).unwrap();
+        let obj = lokistore::ChunkObject::decode(bytes.into()).unwrap();
+        let chunk = lokistore::Chunk::from_bytes(obj.data).unwrap();
+        assert_eq!(chunk.index_kb(), kb, "{}", f["path"]);
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} Loki chunks are referenced by the index vectors");
+}

@@ -3,11 +3,13 @@
 mod chunk_props;
 mod chunk_vectors;
 mod codec;
+mod engine;
 mod fuzz_corpus;
 mod index;
 mod inspect;
 mod labels;
 mod object;
+mod store;
 mod stream;
 mod support;
 mod wal;
