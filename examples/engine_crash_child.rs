@@ -9,7 +9,8 @@
 //! FIRST_BATCH on and prints `ACK n` once `push` of batch n returned with
 //! every entry accepted. Between pushes it flushes, runs maintenance or
 //! writes a WAL checkpoint, chosen by the batch number, so that a kill can
-//! land in the middle of any of them. It runs until killed (or MAX_BATCHES
+//! land in the middle of any of them (it prints `BEGIN <work>` before and
+//! `END` after, so the test knows what a kill interrupted). It runs until killed (or MAX_BATCHES
 //! were pushed, then it closes the engine and exits).
 //!
 //! The batches, and the engine configuration, live in [`shared`]: the test
@@ -53,15 +54,25 @@ fn main() {
         }
         let _ = writeln!(out, "ACK {b}");
         let _ = out.flush();
-        let work = match shared::after(b) {
+        let after = shared::after(b);
+        if after != shared::After::Nothing {
+            // Tells the test what the kill may interrupt.
+            let _ = writeln!(out, "BEGIN {after:?}");
+            let _ = out.flush();
+        }
+        let work = match after {
             shared::After::Nothing => Ok(()),
             shared::After::Flush => engine.flush().map(drop),
             shared::After::Maintain => engine.maintain().map(drop),
             shared::After::Checkpoint => engine.checkpoint().map(drop),
         };
         if let Err(e) = work {
-            eprintln!("engine_crash_child: {:?} after batch {b}: {e}", shared::after(b));
+            eprintln!("engine_crash_child: {after:?} after batch {b}: {e}");
             std::process::exit(6);
+        }
+        if after != shared::After::Nothing {
+            let _ = writeln!(out, "END");
+            let _ = out.flush();
         }
     }
     if let Err(e) = engine.close() {

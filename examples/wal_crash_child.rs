@@ -68,11 +68,11 @@ fn main() {
         }
         let _ = writeln!(out, "ACK {b}");
         let _ = out.flush();
-        if wal.needs_checkpoint() {
-            if let Err(e) = wal.checkpoint(sink.checkpoint_series()) {
-                eprintln!("checkpoint: {e}");
-                std::process::exit(6);
-            }
+        if wal.needs_checkpoint()
+            && let Err(e) = wal.checkpoint(sink.checkpoint_series())
+        {
+            eprintln!("checkpoint: {e}");
+            std::process::exit(6);
         }
     }
     if let Err(e) = wal.close() {

@@ -175,11 +175,10 @@ impl Stream {
     }
 
     fn push_with(&mut self, entry: &Entry, check_window: bool) -> Result<PushOutcome, ChunkError> {
-        if let Some(last) = &self.last {
-            if last.timestamp == entry.timestamp && last.line == entry.line && last.metadata == entry.metadata {
+        if let Some(last) = &self.last
+            && last.timestamp == entry.timestamp && last.line == entry.line && last.metadata == entry.metadata {
                 return Ok(PushOutcome::Duplicate);
             }
-        }
         if let Some(highest) = self.highest_ts.filter(|_| check_window) {
             let half = i64::try_from(self.config.max_chunk_age.as_nanos() / 2).unwrap_or(i64::MAX);
             let cutoff = highest.saturating_sub(half);

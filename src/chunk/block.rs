@@ -196,7 +196,7 @@ impl Decoded {
             if ts >= from && ts < through {
                 // Tiny entries cost more in the index than in the block:
                 // bound what hostile blocks can make us hold.
-                if self.entries.len() % 65_536 == 0 && self.held_bytes() > MAX_DECODED_BYTES {
+                if self.entries.len().is_multiple_of(65_536) && self.held_bytes() > MAX_DECODED_BYTES {
                     return Err(ChunkError::DecodedTooLarge { bytes: self.held_bytes() });
                 }
                 self.entries.push(DecodedEntry { ts, line_start, line_len: len as u32, pairs_start, pairs_len });

@@ -292,11 +292,10 @@ fn prepare_volume(targets: &[String], matchers: &[Matcher]) -> Result<(Vec<Strin
             out.push(Matcher::new(MatchOp::Regex, t.clone(), ".+")?);
         }
     }
-    if let Some(i) = match_all {
-        if out.len() > 1 {
+    if let Some(i) = match_all
+        && out.len() > 1 {
             out.remove(i);
         }
-    }
     Ok((targets.to_vec(), out, false))
 }
 

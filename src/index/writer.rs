@@ -103,11 +103,10 @@ impl IndexWriter {
         if self.stage != Stage::Symbols {
             return Err(IndexError::OutOfOrder(format!("symbol {symbol:?} added after the first series")));
         }
-        if let Some(last) = &self.last_symbol {
-            if symbol <= last.as_str() {
+        if let Some(last) = &self.last_symbol
+            && symbol <= last.as_str() {
                 return Err(IndexError::OutOfOrder(format!("symbol {symbol:?} not after {last:?}")));
             }
-        }
         let idx =
             u32::try_from(self.symbols.len()).map_err(|_| IndexError::InvalidInput("more than 2^32 symbols".into()))?;
         put_uvarint(&mut self.out, symbol.len() as u64);
@@ -157,15 +156,14 @@ impl IndexWriter {
                 }
             }
         }
-        if let Some((last_fp, last_refs)) = &self.last_series {
-            if (fp.0, refs.as_slice()) <= (*last_fp, last_refs.as_slice()) {
+        if let Some((last_fp, last_refs)) = &self.last_series
+            && (fp.0, refs.as_slice()) <= (*last_fp, last_refs.as_slice()) {
                 self.refs = refs;
                 return Err(IndexError::OutOfOrder(format!(
                     "series {labels} (fingerprint {fp}) not after the previous series (fingerprint {})",
                     Fingerprint(*last_fp)
                 )));
             }
-        }
         self.finish_symbols()?;
         pad_to(&mut self.out, 16);
         let series_ref = u32::try_from(self.out.len() / 16)
@@ -188,7 +186,7 @@ impl IndexWriter {
         put_u32_be(&mut self.out, crc32c(&rec));
         self.record = rec;
 
-        if self.ordinal % FINGERPRINT_INTERVAL == 0 {
+        if self.ordinal.is_multiple_of(FINGERPRINT_INTERVAL) {
             self.fingerprint_offsets.push((u64::from(series_ref), fp.0));
         }
         self.ordinal += 1;

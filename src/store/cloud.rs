@@ -8,7 +8,7 @@
 //! | feature | constructor |
 //! |---|---|
 //! | `cloud` | [`CloudStore::new`] over any `Arc<dyn object_store::ObjectStore>` |
-//! | `s3` | [`CloudStore::s3`] from an [`S3Config`] (AWS, MinIO, moto, R2, ...) |
+//! | `s3` | `CloudStore::s3` from an `S3Config` (AWS, MinIO, moto, R2, ...) |
 //! | `gcs` | `CloudStore::gcs(bucket)`, credentials from `GOOGLE_*` variables |
 //! | `azure` | `CloudStore::azure(account, container)`, credentials from `AZURE_*` variables |
 //!
@@ -42,13 +42,27 @@ use super::{ObjectMeta, ObjectStore, StoreError};
 /// Do not call it from async code directly: wrap the call (or the engine
 /// call that leads to it) in `tokio::task::spawn_blocking`. A call made
 /// inside a tokio runtime anyway does not panic: it runs on a short-lived
-/// helper thread, at the cost of blocking the caller's worker meanwhile.
+/// helper thread, at the cost of blocking the caller's worker meanwhile;
+/// dropping the store there is fine too.
 #[derive(Debug)]
 pub struct CloudStore {
     inner: Arc<dyn object_store::ObjectStore>,
     /// Prepended to every key (with a `/`); empty for none.
     prefix: String,
-    runtime: tokio::runtime::Runtime,
+    runtime: OwnedRuntime,
+}
+
+/// The store's runtime. A plain drop of a runtime panics inside another
+/// runtime's async context, so this one is shut down without waiting.
+#[derive(Debug)]
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl CloudStore {
@@ -76,7 +90,7 @@ impl CloudStore {
             .enable_all()
             .build()
             .map_err(|source| StoreError::Io { op: "open", key: String::new(), source })?;
-        Ok(Self { inner, prefix: String::new(), runtime })
+        Ok(Self { inner, prefix: String::new(), runtime: OwnedRuntime(Some(runtime)) })
     }
 
     /// Keeps every object under `prefix/` (a trailing `/` is optional; an
@@ -120,15 +134,19 @@ impl CloudStore {
         key: &str,
         fut: impl Future<Output = Result<T, StoreError>> + Send,
     ) -> Result<T, StoreError> {
+        // Only `OwnedRuntime::drop` empties it.
+        let Some(runtime) = self.runtime.0.as_ref() else {
+            return Err(StoreError::Backend { op, key: key.to_owned(), message: "runtime shut down".to_owned() });
+        };
         if tokio::runtime::Handle::try_current().is_err() {
-            return self.runtime.block_on(fut);
+            return runtime.block_on(fut);
         }
         // Inside a runtime `block_on` would panic; a helper thread is
         // outside of it.
         std::thread::scope(|scope| {
             let helper = std::thread::Builder::new()
                 .name("lokistore-cloud".into())
-                .spawn_scoped(scope, || self.runtime.block_on(fut))
+                .spawn_scoped(scope, || runtime.block_on(fut))
                 .map_err(|source| StoreError::Io { op, key: key.to_owned(), source })?;
             helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
@@ -149,18 +167,25 @@ impl CloudStore {
                 Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) if create => {
                     Ok(false)
                 }
-                Err(e) => Err(map_err(op, key, e)),
+                Err(e) => Err(backend(op, key, e)),
             }
         })
     }
 }
 
-/// Maps an `object_store` error on `key`.
+/// Maps an `object_store` error of a read of `key`: `NotFound` is a
+/// missing object.
 fn map_err(op: &'static str, key: &str, error: object_store::Error) -> StoreError {
     match error {
         object_store::Error::NotFound { .. } => StoreError::NotFound { key: key.to_owned() },
-        other => StoreError::Backend { op, key: key.to_owned(), message: other.to_string() },
+        other => backend(op, key, other),
     }
+}
+
+/// Maps an `object_store` error of a write or list: even `NotFound` (a
+/// missing bucket) is a backend failure there.
+fn backend(op: &'static str, key: &str, error: object_store::Error) -> StoreError {
+    StoreError::Backend { op, key: key.to_owned(), message: error.to_string() }
 }
 
 /// Converts `object_store`'s metadata to ours, under `key`.
@@ -248,7 +273,7 @@ impl ObjectStore for CloudStore {
             // The stream fetches every page in turn.
             let mut pages = self.inner.list(base.as_ref());
             while let Some(item) = pages.next().await {
-                let item = item.map_err(|e| map_err("list", prefix, e))?;
+                let item = item.map_err(|e| backend("list", prefix, e))?;
                 let full: &str = item.location.as_ref();
                 if let Some(key) = full.strip_prefix(strip.as_str()).filter(|k| k.starts_with(prefix)) {
                     out.push(meta(key.to_owned(), &item));

@@ -136,7 +136,8 @@ impl FaultyStore {
         self.rules().clear();
     }
 
-    /// How many calls of `op` this store has seen, faulted or not.
+    /// How many calls of `op` with a valid key this store has seen,
+    /// faulted or not. (A call with an invalid key fails before it counts.)
     pub fn calls(&self, op: Op) -> usize {
         self.calls[op.index()].load(Ordering::Relaxed)
     }

@@ -17,7 +17,9 @@ use std::ops::Range;
 
 use super::StoreError;
 
-/// Checks that `key` is a valid object key (see the [module docs](self)).
+/// Checks that `key` is a valid object key: a non-empty `/`-separated
+/// relative path with no empty, `.` or `..` segment, no leading `/`, and no
+/// NUL or `\`.
 ///
 /// # Errors
 ///

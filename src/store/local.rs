@@ -45,7 +45,10 @@ static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 ///
 /// Keys are validated as for every store; in addition, a key segment may
 /// not start with `.`, because such names are reserved for the store's own
-/// files and are never listed.
+/// files and are never listed. As on any filesystem, a key cannot name both
+/// an object and a directory of objects (`a` and `a/b`): the second write
+/// fails with [`StoreError::Io`]. `put_if_absent` needs hard links, which
+/// every POSIX local filesystem has.
 ///
 /// # Examples
 ///
@@ -109,10 +112,13 @@ impl LocalFsStore {
     }
 
     /// The file of `key`, after checking the key.
+    ///
+    /// Any valid key is allowed except under the top-level `.tmp` (tenant
+    /// IDs such as `.team` are valid in Loki and must be storable).
     fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
         validate_key(key)?;
-        if key.split('/').any(|segment| segment.starts_with('.')) {
-            return Err(invalid(key, "a segment starting with '.' is reserved by the filesystem store"));
+        if is_reserved(key) {
+            return Err(invalid(key, "the top-level `.tmp` directory is reserved by the filesystem store"));
         }
         Ok(self.root.join(key))
     }
@@ -218,9 +224,10 @@ impl LocalFsStore {
             };
             for entry in entries {
                 let entry = entry?;
-                // Names that are not UTF-8 cannot be keys; `.` names are ours.
+                // Names that are not UTF-8 cannot be keys; the top-level
+                // `.tmp` directory is ours.
                 let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
-                if name.starts_with('.') || !name.starts_with(name_prefix) {
+                if (dir_key.is_empty() && name == TMP_DIR) || !name.starts_with(name_prefix) {
                     continue;
                 }
                 let key = if dir_key.is_empty() { name } else { format!("{dir_key}/{name}") };
@@ -299,8 +306,8 @@ impl ObjectStore for LocalFsStore {
         validate_prefix(prefix)?;
         let (dir_key, partial) = split_prefix(prefix);
         let mut out = Vec::new();
-        // No object lives under a `.` directory (see `path_of`).
-        if dir_key.split('/').any(|segment| segment.starts_with('.')) {
+        // No object lives under the temp directory (see `path_of`).
+        if is_reserved(dir_key) {
             return Ok(out);
         }
         let dir = if dir_key.is_empty() { self.root.clone() } else { self.root.join(dir_key) };
@@ -344,18 +351,29 @@ impl ObjectStore for LocalFsStore {
     }
 }
 
+/// True for keys (or key prefixes) inside the top-level temp directory.
+fn is_reserved(key: &str) -> bool {
+    key.split('/').next() == Some(TMP_DIR)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dot_segments_are_reserved() {
+    fn only_the_temp_directory_is_reserved() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalFsStore::open(dir.path()).unwrap();
-        for key in [".tmp/x", "a/.b", ".hidden"] {
+        for key in [".tmp/x", ".tmp"] {
             assert!(matches!(store.put(key, Bytes::new()), Err(StoreError::InvalidKey { .. })), "{key}");
         }
         assert!(store.list(".tmp/").unwrap().is_empty());
+        for key in ["a/.b", ".hidden", ".team/fp/x"] {
+            store.put(key, Bytes::from_static(b"v")).unwrap();
+            assert_eq!(&store.get(key).unwrap()[..], b"v");
+        }
+        let keys: Vec<String> = store.list("").unwrap().into_iter().map(|m| m.key).collect();
+        assert_eq!(keys, [".hidden", ".team/fp/x", "a/.b"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! Keys are `/`-separated relative paths: non-empty, no empty, `.` or `..`
 //! segment, no leading `/`, no NUL or `\`. Loki's layout under a store
 //! (schema v13): chunk objects at [`ObjectStore::chunk_path`] of their
-//! [`ChunkKey`](crate::ChunkKey) (`<tenant>/<fp>/<from>:<through>:<crc>`,
+//! [`ChunkKey`] (`<tenant>/<fp>/<from>:<through>:<crc>`,
 //! base64'ed last part on a filesystem), index files at
 //! `index/<table>/<file>.tsdb.gz`.
 

@@ -265,12 +265,11 @@ impl Replayer<'_> {
                 return Ok(Err(CorruptionKind::Record(crate::encoding::DecodeError::invalid("record type", 0, msg))));
             }
         }
-        if let Some(ceiling) = self.opts.memory_ceiling {
-            if self.sink.memory_usage() > ceiling {
+        if let Some(ceiling) = self.opts.memory_ceiling
+            && self.sink.memory_usage() > ceiling {
                 self.report.spills += 1;
                 self.sink.spill().map_err(WalError::Sink)?;
             }
-        }
         Ok(Ok(()))
     }
 }

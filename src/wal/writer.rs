@@ -75,17 +75,16 @@ impl Default for WalConfig {
 
 impl WalConfig {
     fn validate(&self) -> Result<(), WalError> {
-        if self.segment_size < PAGE_SIZE as u64 || self.segment_size % PAGE_SIZE as u64 != 0 {
+        if self.segment_size < PAGE_SIZE as u64 || !self.segment_size.is_multiple_of(PAGE_SIZE as u64) {
             return Err(WalError::Config(format!(
                 "segment size {} is not a positive multiple of {PAGE_SIZE}",
                 self.segment_size
             )));
         }
-        if let SyncMode::Interval(d) = self.sync {
-            if d.is_zero() {
+        if let SyncMode::Interval(d) = self.sync
+            && d.is_zero() {
                 return Err(WalError::Config("sync interval must not be zero".into()));
             }
-        }
         Ok(())
     }
 }

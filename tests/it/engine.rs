@@ -180,7 +180,7 @@ fn tenants_are_isolated() {
                 let got: Vec<Labels> = engine.query_logs(&tenant, &q).unwrap().into_iter().map(|s| s.labels).collect();
                 let want: Vec<Labels> = if own { want.iter().map(|l| (*l).clone()).collect() } else { vec![] };
                 assert_eq!(got, want, "{m} in {t}");
-                let names = engine.label_names(&tenant, i64::MIN / 2, i64::MAX / 2, &[m.clone()]).unwrap();
+                let names = engine.label_names(&tenant, i64::MIN / 2, i64::MAX / 2, std::slice::from_ref(&m)).unwrap();
                 assert_eq!(names.is_empty(), !own, "{m} in {t}: {names:?}");
             }
             let names = engine.label_names(&tenant, i64::MIN / 2, i64::MAX / 2, &[]).unwrap();
@@ -291,6 +291,12 @@ fn failed_and_partial_uploads_lose_nothing() {
     assert!(engine.flush().is_err());
     assert!(base.list("index/").unwrap().is_empty(), "{:?}", base.list("index/").unwrap());
     check_all(&engine, &model);
+    // The index upload happens but its acknowledgement is lost: the engine
+    // takes it back and keeps the data.
+    faulty.inject(Op::Put, "index/", Fault::FailAfter, 1);
+    assert!(engine.flush().is_err());
+    assert!(base.list("index/").unwrap().is_empty(), "{:?}", base.list("index/").unwrap());
+    check_all(&engine, &model);
     // The retry succeeds and rewrites the truncated objects.
     engine.flush().unwrap();
     check_all(&engine, &model);
@@ -337,4 +343,23 @@ fn for_each_entry_stops_early() {
     assert_eq!(n, 3);
     let st = engine.stats(&tenant, i64::MIN / 2, i64::MAX / 2, &[]).unwrap();
     assert_eq!(st.streams as usize, streams.len());
+}
+
+#[test]
+fn a_data_directory_has_one_engine_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(config(dir.path())).unwrap();
+    let second = Engine::open(config(dir.path()));
+    assert!(
+        matches!(second, Err(lokistore::Error::Engine(lokistore::EngineError::Locked(_)))),
+        "{second:?}"
+    );
+    engine.close().unwrap();
+    let t = TenantId::new("t").unwrap();
+    assert!(matches!(
+        engine.push(&t, vec![]),
+        Err(lokistore::Error::Engine(lokistore::EngineError::Closed))
+    ));
+    drop(engine);
+    Engine::open(config(dir.path())).unwrap();
 }

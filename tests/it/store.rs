@@ -3,7 +3,6 @@
 //! the cloud features `object_store`'s in-memory store and S3 on a local
 //! `moto_server`), plus what is particular to each store.
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -14,11 +13,14 @@ use lokistore::store::{Fault, FaultyStore, LocalFsStore, MemoryStore, ObjectStor
 // ---------------------------------------------------------------------------
 // The suite
 
+/// One part of the suite.
+type Part = fn(&dyn ObjectStore);
+
 /// The whole contract, on a store that starts empty. Every part removes
 /// what it wrote, so the store is empty again at the end.
 fn conformance(store: &dyn ObjectStore) {
     assert_eq!(keys(store, ""), Vec::<String>::new(), "the suite needs an empty store");
-    let parts: [(&str, fn(&dyn ObjectStore)); 13] = [
+    let parts: [(&str, Part); 13] = [
         ("round_trip", round_trip),
         ("overwrite", overwrite),
         ("empty_object", empty_object),
@@ -367,7 +369,7 @@ fn local_store_files_and_base64_chunk_paths() {
 }
 
 #[test]
-fn local_store_cleans_temp_files_and_hides_dot_names() {
+fn local_store_cleans_temp_files_and_reserves_only_its_temp_dir() {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalFsStore::open(dir.path()).unwrap();
     store.put("index/a", Bytes::from_static(b"kept")).unwrap();
@@ -384,16 +386,18 @@ fn local_store_cleans_temp_files_and_hides_dot_names() {
 
     let store = LocalFsStore::open(dir.path()).unwrap();
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "stale temp files survived open");
-    assert_eq!(keys(&store, ""), vec!["index/a"]);
-    assert_eq!(keys(&store, "."), Vec::<String>::new());
+    assert_eq!(keys(&store, ""), vec![".DS_Store", ".git/HEAD", "index/.hidden", "index/a"]);
+    assert_eq!(keys(&store, "."), vec![".DS_Store", ".git/HEAD"]);
     assert_eq!(keys(&store, ".tmp/"), Vec::<String>::new());
-    assert_eq!(keys(&store, "index/."), Vec::<String>::new());
+    assert_eq!(keys(&store, "index/."), vec!["index/.hidden"]);
     assert_eq!(store.get("index/a").unwrap(), Bytes::from_static(b"kept"));
-    // Names starting with `.` are the store's own: refused as keys.
-    for key in [".tmp/junk", ".DS_Store", "index/.hidden"] {
+    // Only the top-level temp directory is the store's own; other names
+    // starting with `.` (a tenant `.team`, say) are ordinary keys.
+    for key in [".tmp/junk", ".tmp"] {
         assert!(matches!(store.get(key), Err(StoreError::InvalidKey { .. })), "{key}");
         assert!(matches!(store.put(key, Bytes::new()), Err(StoreError::InvalidKey { .. })), "{key}");
     }
+    assert_eq!(store.get(".DS_Store").unwrap(), Bytes::from_static(b"x"));
 }
 
 #[test]
@@ -458,6 +462,7 @@ fn faulty_store_fails_each_op_exactly_as_often_as_asked() {
     ];
     for (op, call) in calls {
         store.inject(op, "index/", Fault::Fail, 2);
+        store.put("other/k", Bytes::from_static(b"0123456789")).unwrap();
         let before = store.calls(op);
         // A non-matching key passes and does not use up the fault.
         call(&store, "other/k").unwrap();
@@ -569,6 +574,8 @@ fn cloud_store_works_inside_an_async_runtime() {
     runtime.block_on(async {
         store.put("a", Bytes::from_static(b"x")).unwrap();
         assert_eq!(store.get("a").unwrap(), Bytes::from_static(b"x"));
+        // Neither is dropping the store (and its runtime) there.
+        drop(store);
     });
 }
 
@@ -690,13 +697,67 @@ mod moto {
         let whole = CloudStore::s3(&config(&server, "lokistore-prefixed", "")).unwrap();
         assert_eq!(super::keys(&whole, ""), vec!["loki/index/a"]);
 
+        engine_round_trip_on_s3(&server);
+
         // A missing bucket is a typed backend error, not a panic.
         let nowhere = CloudStore::s3(&config(&server, "no-such-bucket", "")).unwrap();
-        assert!(matches!(
-            nowhere.put("a", bytes::Bytes::new()),
-            Err(lokistore::store::StoreError::Backend { op: "put", .. })
-        ));
+        let put = nowhere.put("a", bytes::Bytes::new());
+        assert!(matches!(put, Err(lokistore::store::StoreError::Backend { op: "put", .. })), "{put:?}");
         drop(server);
+    }
+
+    /// The engine flushes to S3 with Loki's plain keys and reads it all back
+    /// after a restart.
+    fn engine_round_trip_on_s3(server: &MotoServer) {
+        use lokistore::engine::{Engine, EngineConfig, LogQuery, PushStream};
+        use lokistore::{Direction, Entry, Labels, TenantId};
+        use std::sync::Arc;
+
+        server.create_bucket("lokistore-engine");
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::new(dir.path());
+        cfg.limits.creation_grace_period = None;
+        let tenant = TenantId::new("team-a").unwrap();
+        let t0 = 1_768_003_200_000_000_000i64;
+        let streams: Vec<PushStream> = (0..3)
+            .map(|s| {
+                let labels: Labels = format!("{{app=\"app{s}\"}}").parse().unwrap();
+                let entries = (0..100).map(|i| Entry::new(t0 + i * 1_000_000_000, format!("line {s} {i}"))).collect();
+                PushStream::new(labels, entries)
+            })
+            .collect();
+        {
+            let store = Arc::new(CloudStore::s3(&config(server, "lokistore-engine", "")).unwrap());
+            let engine = Engine::open_with_store(cfg.clone(), store).unwrap();
+            assert_eq!(engine.push(&tenant, streams.clone()).unwrap().accepted(), 300);
+            let stats = engine.flush().unwrap();
+            assert_eq!((stats.chunks, stats.index_files), (3, 1));
+            engine.close().unwrap();
+        }
+        let store = Arc::new(CloudStore::s3(&config(server, "lokistore-engine", "")).unwrap());
+        let keys = super::keys(&*store, "");
+        let chunk_keys: Vec<&String> = keys.iter().filter(|k| k.starts_with("team-a/")).collect();
+        assert_eq!(chunk_keys.len(), 3, "{keys:?}");
+        for k in &chunk_keys {
+            // `<tenant>/<fp>/<from>:<through>:<checksum>`, unencoded on S3.
+            let key: lokistore::ChunkKey = k.parse().unwrap();
+            assert_eq!(key.to_string(), **k);
+        }
+        assert!(keys.iter().any(|k| k.starts_with("index/index_20463/") && k.ends_with(".tsdb.gz")), "{keys:?}");
+        let engine = Engine::open_with_store(cfg, store).unwrap();
+        let q = LogQuery {
+            matchers: vec![],
+            from: t0,
+            through: t0 + 1_000_000_000_000,
+            direction: Direction::Forward,
+            limit: 0,
+        };
+        let got = engine.query_logs(&tenant, &q).unwrap();
+        assert_eq!(got.len(), 3);
+        for (g, want) in got.iter().zip(&streams) {
+            assert_eq!(g.labels, want.labels);
+            assert_eq!(g.entries, want.entries);
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn batch(b: u64) -> (&'static str, Vec<(String, Vec<Entry>)>) {
         let mut entries = Vec::new();
         for i in 0..n {
             let ts = 1_700_000_000_000_000_000 + (b as i64) * 1_000_000 + i as i64;
-            let pad = if b % 17 == 0 && i == 0 { 40_000 } else { ((b * 31 + i * 7) % 200) as usize };
+            let pad = if b.is_multiple_of(17) && i == 0 { 40_000 } else { ((b * 31 + i * 7) % 200) as usize };
             let line = format!("b{b} s{idx} i{i} {}", "x".repeat(pad));
             let metadata = if i % 3 == 0 { vec![Label::new("trace_id", format!("{b}-{i}"))] } else { Vec::new() };
             entries.push(Entry::with_metadata(ts, line, metadata));

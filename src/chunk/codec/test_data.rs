@@ -31,7 +31,7 @@ pub(super) fn text(seed: u64, len: usize) -> Vec<u8> {
         i += 1;
         out.extend_from_slice(WORDS[usize::from(r) % WORDS.len()].as_bytes());
         out.push(b' ');
-        if r % 5 == 0 {
+        if r.is_multiple_of(5) {
             out.extend_from_slice(format!("trace_id={r:02x}{i:x} ").as_bytes());
         }
     }
