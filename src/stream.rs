@@ -110,7 +110,8 @@ impl Stream {
             Some(c) => c,
             None => Chunk::new(config.chunk)?,
         };
-        let last = last_line.map(|(timestamp, line)| LastEntry { timestamp, line: line.to_vec(), metadata: Vec::new() });
+        let last =
+            last_line.map(|(timestamp, line)| LastEntry { timestamp, line: line.to_vec(), metadata: Vec::new() });
         Ok(Self { fingerprint: labels.fingerprint(), labels, config, closed, current, highest_ts, last })
     }
 
@@ -176,9 +177,12 @@ impl Stream {
 
     fn push_with(&mut self, entry: &Entry, check_window: bool) -> Result<PushOutcome, ChunkError> {
         if let Some(last) = &self.last
-            && last.timestamp == entry.timestamp && last.line == entry.line && last.metadata == entry.metadata {
-                return Ok(PushOutcome::Duplicate);
-            }
+            && last.timestamp == entry.timestamp
+            && last.line == entry.line
+            && last.metadata == entry.metadata
+        {
+            return Ok(PushOutcome::Duplicate);
+        }
         if let Some(highest) = self.highest_ts.filter(|_| check_window) {
             let half = i64::try_from(self.config.max_chunk_age.as_nanos() / 2).unwrap_or(i64::MAX);
             let cutoff = highest.saturating_sub(half);

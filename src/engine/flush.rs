@@ -143,12 +143,7 @@ impl Engine {
         Ok(stats.index)
     }
 
-    pub(crate) fn flush_inner(
-        &self,
-        only: Option<&TenantId>,
-        cut_heads: bool,
-        checkpoint: bool,
-    ) -> Result<FlushStats> {
+    pub(crate) fn flush_inner(&self, only: Option<&TenantId>, cut_heads: bool, checkpoint: bool) -> Result<FlushStats> {
         let inner = &*self.inner;
         inner.check_open()?;
         let _one_at_a_time = lock(&inner.flush_lock);
@@ -224,7 +219,10 @@ impl Inner {
         let files = build_multitenant(&pairs, self.config.index_format, &self.config.index_table_prefix)?;
         let mut written: Vec<(String, String, String, Vec<u8>)> = Vec::with_capacity(files.len());
         for (table, file) in files {
-            let name = IndexFileName::MultiTenant { created_secs: self.unique_nanos() / 1_000_000_000, node: self.node_name() };
+            let name = IndexFileName::MultiTenant {
+                created_secs: self.unique_nanos() / 1_000_000_000,
+                node: self.node_name(),
+            };
             let file_name = format!("{name}.gz");
             let key = format!("{}{table}/{file_name}", crate::index::DEFAULT_PATH_PREFIX);
             if let Err(e) = self.store.put(&key, Bytes::from(gzip(&file.bytes))) {

@@ -53,10 +53,9 @@ impl Engine {
         if let Some(rate) = limits.ingestion_rate_bytes {
             let bytes: usize = streams.iter().flat_map(|s| &s.entries).map(entry_bytes).sum();
             let lines: usize = streams.iter().map(|s| s.entries.len()).sum();
-            let allowed =
-                lock(&t.limiter).get_or_insert_with(|| TokenBucket::new(rate, limits.ingestion_burst_bytes)).allow(
-                    bytes as f64,
-                );
+            let allowed = lock(&t.limiter)
+                .get_or_insert_with(|| TokenBucket::new(rate, limits.ingestion_burst_bytes))
+                .allow(bytes as f64);
             if !allowed {
                 for s in streams {
                     let reason = RejectReason::RateLimited { limit: rate, lines, bytes };

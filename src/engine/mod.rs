@@ -204,7 +204,8 @@ impl Engine {
             config,
         };
         let engine = Engine { inner: Arc::new(inner) };
-        let opts = ReplayOptions { recovery: engine.inner.config.recovery, memory_ceiling: engine.inner.config.memory_budget };
+        let opts =
+            ReplayOptions { recovery: engine.inner.config.recovery, memory_ceiling: engine.inner.config.memory_budget };
         let wal_dir = engine.inner.config.wal_dir();
         std::fs::create_dir_all(&wal_dir)?;
         report.replay = replay(&wal_dir, &opts, &mut recovery::Recovery::new(&engine))?;

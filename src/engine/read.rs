@@ -161,7 +161,13 @@ fn ms_range(from: i64, through: i64) -> (i64, i64) {
 impl Engine {
     /// The streams of `tenant` matching `matchers` with entries possibly in
     /// `[from, through)` (ns), from memory and the store, sorted by labels.
-    pub fn select(&self, tenant: &TenantId, matchers: &[Matcher], from: i64, through: i64) -> Result<Vec<SelectedStream>> {
+    pub fn select(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        from: i64,
+        through: i64,
+    ) -> Result<Vec<SelectedStream>> {
         let inner = &*self.inner;
         inner.check_open()?;
         let Some(matchers) = stream_matchers(matchers, tenant) else { return Ok(Vec::new()) };

@@ -216,15 +216,17 @@ fn compile(pattern: &str) -> Result<Pattern, String> {
         _ => {}
     }
     if let Some(prefix) = pattern.strip_suffix(".*")
-        && let Some([lit]) = literal_alternatives(prefix).as_deref() {
-            return Ok(Pattern::Prefix(lit.clone()));
-        }
+        && let Some([lit]) = literal_alternatives(prefix).as_deref()
+    {
+        return Ok(Pattern::Prefix(lit.clone()));
+    }
     if let Some(mut set) = literal_alternatives(pattern)
-        && set.len() <= MAX_SET_MATCHES {
-            set.sort_unstable();
-            set.dedup();
-            return Ok(Pattern::Set(set));
-        }
+        && set.len() <= MAX_SET_MATCHES
+    {
+        set.sort_unstable();
+        set.dedup();
+        return Ok(Pattern::Set(set));
+    }
     regex::Regex::new(&format!("^(?s:{pattern})$")).map(Pattern::Regex).map_err(|e| e.to_string())
 }
 

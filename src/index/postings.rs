@@ -89,9 +89,10 @@ impl PostingsTable {
                 continue;
             }
             if let Some(p) = prev
-                && (name, value) <= p {
-                    return Err(IndexError::corrupt(Section::PostingsTable, entry_at, "entries not in order"));
-                }
+                && (name, value) <= p
+            {
+                return Err(IndexError::corrupt(Section::PostingsTable, entry_at, "entries not in order"));
+            }
             prev = Some((name, value));
             let idx = t.values.len() as u32;
             match t.names.last_mut() {

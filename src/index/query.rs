@@ -293,9 +293,10 @@ fn prepare_volume(targets: &[String], matchers: &[Matcher]) -> Result<(Vec<Strin
         }
     }
     if let Some(i) = match_all
-        && out.len() > 1 {
-            out.remove(i);
-        }
+        && out.len() > 1
+    {
+        out.remove(i);
+    }
     Ok((targets.to_vec(), out, false))
 }
 

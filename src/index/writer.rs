@@ -104,9 +104,10 @@ impl IndexWriter {
             return Err(IndexError::OutOfOrder(format!("symbol {symbol:?} added after the first series")));
         }
         if let Some(last) = &self.last_symbol
-            && symbol <= last.as_str() {
-                return Err(IndexError::OutOfOrder(format!("symbol {symbol:?} not after {last:?}")));
-            }
+            && symbol <= last.as_str()
+        {
+            return Err(IndexError::OutOfOrder(format!("symbol {symbol:?} not after {last:?}")));
+        }
         let idx =
             u32::try_from(self.symbols.len()).map_err(|_| IndexError::InvalidInput("more than 2^32 symbols".into()))?;
         put_uvarint(&mut self.out, symbol.len() as u64);
@@ -157,13 +158,14 @@ impl IndexWriter {
             }
         }
         if let Some((last_fp, last_refs)) = &self.last_series
-            && (fp.0, refs.as_slice()) <= (*last_fp, last_refs.as_slice()) {
-                self.refs = refs;
-                return Err(IndexError::OutOfOrder(format!(
-                    "series {labels} (fingerprint {fp}) not after the previous series (fingerprint {})",
-                    Fingerprint(*last_fp)
-                )));
-            }
+            && (fp.0, refs.as_slice()) <= (*last_fp, last_refs.as_slice())
+        {
+            self.refs = refs;
+            return Err(IndexError::OutOfOrder(format!(
+                "series {labels} (fingerprint {fp}) not after the previous series (fingerprint {})",
+                Fingerprint(*last_fp)
+            )));
+        }
         self.finish_symbols()?;
         pad_to(&mut self.out, 16);
         let series_ref = u32::try_from(self.out.len() / 16)

@@ -768,10 +768,11 @@ impl Parser<'_> {
                 let emptied: Vec<String> = items.iter().filter(|(_, v)| v.is_empty()).map(|(n, _)| n.clone()).collect();
                 let mut replaced = false;
                 if !emptied.iter().any(|n| n == METRIC_NAME)
-                    && let Some(first) = items.iter_mut().find(|(n, _)| n == METRIC_NAME) {
-                        first.1.clone_from(&metric);
-                        replaced = true;
-                    }
+                    && let Some(first) = items.iter_mut().find(|(n, _)| n == METRIC_NAME)
+                {
+                    first.1.clone_from(&metric);
+                    replaced = true;
+                }
                 items.retain(|(n, _)| !emptied.contains(n));
                 if !replaced {
                     items.retain(|(n, _)| n != METRIC_NAME);

@@ -266,10 +266,11 @@ impl Replayer<'_> {
             }
         }
         if let Some(ceiling) = self.opts.memory_ceiling
-            && self.sink.memory_usage() > ceiling {
-                self.report.spills += 1;
-                self.sink.spill().map_err(WalError::Sink)?;
-            }
+            && self.sink.memory_usage() > ceiling
+        {
+            self.report.spills += 1;
+            self.sink.spill().map_err(WalError::Sink)?;
+        }
         Ok(Ok(()))
     }
 }

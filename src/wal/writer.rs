@@ -82,9 +82,10 @@ impl WalConfig {
             )));
         }
         if let SyncMode::Interval(d) = self.sync
-            && d.is_zero() {
-                return Err(WalError::Config("sync interval must not be zero".into()));
-            }
+            && d.is_zero()
+        {
+            return Err(WalError::Config("sync interval must not be zero".into()));
+        }
         Ok(())
     }
 }

@@ -25,7 +25,11 @@ fn dataset() -> Vec<(Labels, Entry)> {
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("json");
             let labels = Labels::from_pairs(
-                v["stream"].as_object().expect("stream").iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
+                v["stream"]
+                    .as_object()
+                    .expect("stream")
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())),
             )
             .expect("labels");
             let mut md: Vec<Label> = v["metadata"]
@@ -101,7 +105,10 @@ fn check_all(engine: &Engine, model: &Model) {
         for (g, b) in got.iter().zip(&back) {
             let mut rev = b.entries.clone();
             rev.reverse();
-            assert_eq!(rev.iter().map(|e| e.timestamp).collect::<Vec<_>>(), g.entries.iter().map(|e| e.timestamp).collect::<Vec<_>>());
+            assert_eq!(
+                rev.iter().map(|e| e.timestamp).collect::<Vec<_>>(),
+                g.entries.iter().map(|e| e.timestamp).collect::<Vec<_>>()
+            );
         }
     }
 }
@@ -350,16 +357,10 @@ fn a_data_directory_has_one_engine_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open(config(dir.path())).unwrap();
     let second = Engine::open(config(dir.path()));
-    assert!(
-        matches!(second, Err(lokistore::Error::Engine(lokistore::EngineError::Locked(_)))),
-        "{second:?}"
-    );
+    assert!(matches!(second, Err(lokistore::Error::Engine(lokistore::EngineError::Locked(_)))), "{second:?}");
     engine.close().unwrap();
     let t = TenantId::new("t").unwrap();
-    assert!(matches!(
-        engine.push(&t, vec![]),
-        Err(lokistore::Error::Engine(lokistore::EngineError::Closed))
-    ));
+    assert!(matches!(engine.push(&t, vec![]), Err(lokistore::Error::Engine(lokistore::EngineError::Closed))));
     drop(engine);
     Engine::open(config(dir.path())).unwrap();
 }
