@@ -37,6 +37,9 @@ struct CountingAlloc;
 
 /// Bytes currently allocated through [`CountingAlloc`].
 static HEAP: AtomicUsize = AtomicUsize::new(0);
+/// Allocations currently live (each costs the allocator's header and
+/// rounding on top of its size).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 // SAFETY: every call is forwarded to `System` with the caller's arguments
 // unchanged; the counter is only bookkeeping.
@@ -46,6 +49,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             HEAP.fetch_add(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(1, Ordering::Relaxed);
         }
         p
     }
@@ -55,6 +59,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             HEAP.fetch_add(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(1, Ordering::Relaxed);
         }
         p
     }
@@ -63,6 +68,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) };
         HEAP.fetch_sub(layout.size(), Ordering::Relaxed);
+        LIVE.fetch_sub(1, Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -129,8 +135,11 @@ fn make_push(labels: &[Labels], pool: &Lines, seq: u64) -> Vec<PushStream> {
                     let ts = BASE_TS + seq as i64 * 1_000_000 + j as i64;
                     let line = pool.lines[k].clone();
                     k = (k + 1) % pool.lines.len();
-                    let md =
-                        if j % 4 == 0 { vec![Label::new("trace_id", format!("{seq:x}{j:04x}"))] } else { Vec::new() };
+                    let md = if j.is_multiple_of(4) {
+                        vec![Label::new("trace_id", format!("{seq:x}{j:04x}"))]
+                    } else {
+                        Vec::new()
+                    };
                     Entry::with_metadata(ts, line, md)
                 })
                 .collect();
@@ -294,7 +303,9 @@ fn stream_set(set: &str, n: usize) -> Vec<Labels> {
 }
 
 /// Heap per active stream: allocated bytes after creating the streams
-/// minus before, less what the engine counts as unflushed data.
+/// minus before, less what the engine counts as unflushed data. Also the
+/// live allocations per stream, and what one copy of a label set costs
+/// (the engine keeps several per stream).
 fn measure_stream_memory() {
     let tenant = TenantId::new("bench").unwrap();
     let labels = stream_set("pod", STREAMS);
@@ -304,17 +315,23 @@ fn measure_stream_memory() {
     // buffers are allocated before the baseline.
     create_streams(&engine, &tenant, &stream_set("warmup", 1000));
     let mem_before = engine.memory_used();
-    let heap_before = HEAP.load(Ordering::Relaxed);
+    let (heap_before, live_before) = (HEAP.load(Ordering::Relaxed), LIVE.load(Ordering::Relaxed));
     create_streams(&engine, &tenant, &labels);
     let heap = HEAP.load(Ordering::Relaxed).saturating_sub(heap_before);
+    let live = LIVE.load(Ordering::Relaxed).saturating_sub(live_before);
     let mem = engine.memory_used().saturating_sub(mem_before);
     let per_stream = heap as f64 / STREAMS as f64;
     let counted = mem as f64 / STREAMS as f64;
-    let label_text = labels.iter().map(|l| l.to_string().len()).sum::<usize>() as f64 / STREAMS as f64;
+    let copy_before = HEAP.load(Ordering::Relaxed);
+    let copies = labels.clone();
+    let label_copy = HEAP.load(Ordering::Relaxed).saturating_sub(copy_before) as f64 / STREAMS as f64;
+    drop(copies);
     eprintln!(
-        "engine_streams: {STREAMS} streams: heap +{:.1} MiB = {per_stream:.0} B/stream; engine.memory_used() +{counted:.0} \
-         B/stream (unflushed data); overhead beyond it {:.0} B/stream ({:.2} KiB); label text {label_text:.0} B/stream",
+        "engine_streams: {STREAMS} streams: heap +{:.1} MiB = {per_stream:.0} B/stream in {:.1} live allocations/stream; \
+         engine.memory_used() +{counted:.0} B/stream (unflushed data); overhead beyond it {:.0} B/stream ({:.2} KiB); \
+         one copy of a stream's label set: {label_copy:.0} B",
         heap as f64 / (1 << 20) as f64,
+        live as f64 / STREAMS as f64,
         per_stream - counted,
         (per_stream - counted) / 1024.0
     );

@@ -160,7 +160,7 @@ pub mod shared {
             x ^= x << 17;
             s.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
             s.push(' ');
-            if x % 5 == 0 {
+            if x.is_multiple_of(5) {
                 s.push_str(&format!("{:x} ", x >> 40));
             }
         }
@@ -194,12 +194,16 @@ pub mod shared {
             let entries = (0..n)
                 .map(|i| {
                     let ts = BASE_TS + b as i64 * 1_000_000 + i as i64 * 1_000;
-                    let pad = if b % 13 == 0 && s == 0 && i == 0 { 40_000 } else { ((b * 31 + i * 7) % 200) as usize };
+                    let pad = if b.is_multiple_of(13) && s == 0 && i == 0 {
+                        40_000
+                    } else {
+                        ((b * 31 + i * 7) % 200) as usize
+                    };
                     let line = format!("b{b} s{idx} i{i} {}", filler(b, i, pad));
                     let mut md = Vec::new();
-                    if i % 3 == 0 {
+                    if i.is_multiple_of(3) {
                         md.push(Label::new("trace_id", format!("{b:x}{i:04x}")));
-                        if i % 2 == 0 {
+                        if i.is_multiple_of(2) {
                             md.push(Label::new("pod", format!("pod-{}", b % 7)));
                         }
                     }

@@ -75,11 +75,6 @@ impl Engine {
         let mut groups: Vec<RefEntries> = Vec::with_capacity(streams.len());
         for ps in streams {
             let mut r = StreamPushResult { labels: ps.labels, ..Default::default() };
-            if let Err(e) = r.labels.validate(&limits.labels) {
-                r.rejected.push(Rejection { entry: None, reason: RejectReason::InvalidLabels(e) });
-                result.streams.push(r);
-                continue;
-            }
             let mut entries = ps.entries;
             // Stateless checks first, so rejected entries never reach a stream.
             let mut keep = vec![true; entries.len()];
@@ -229,6 +224,11 @@ impl Inner {
     ) -> Result<std::result::Result<Arc<StreamHandle>, RejectReason>> {
         if let Some(h) = read(&t.streams).by_labels.get(labels) {
             return Ok(Ok(Arc::clone(h)));
+        }
+        // Validation depends only on the labels and the limits, so a stream
+        // that exists passed it when it was created.
+        if let Err(e) = labels.validate(&self.config.limits.labels) {
+            return Ok(Err(RejectReason::InvalidLabels(e)));
         }
         let mut map = write(&t.streams);
         if let Some(h) = map.by_labels.get(labels) {

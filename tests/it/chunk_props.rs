@@ -148,7 +148,7 @@ fn check(format: ChunkFormat, enc: Encoding, block_size: usize, entries: Vec<E>)
     assert_eq!(back, want);
 
     // Rewrite keeps exactly the entries the filter keeps.
-    let keep = |line: &[u8]| line.len() % 2 == 0;
+    let keep = |line: &[u8]| line.len().is_multiple_of(2);
     let kept: Vec<E> = want.iter().filter(|e| keep(&e.line)).cloned().collect();
     match decoded.rewrite(|e| keep(e.line)) {
         Ok(rewritten) => {

@@ -43,7 +43,7 @@ impl Rng {
 /// Kill rounds.
 const ROUNDS: u64 = 15;
 
-/// Batch numbers of round `r` start at `r * ROUND_STRIDE`.
+/// Batch numbers of round `r` start at `(r + 1) * ROUND_STRIDE`.
 const ROUND_STRIDE: u64 = 10_000;
 
 /// The crash child, built once per test process (as the WAL crash test
@@ -89,10 +89,20 @@ enum Kill {
     /// pushed anything.
     AfterSpawnMs(u64),
     /// This many ms after its first acknowledgement, so that the kill
-    /// lands while it ingests however slow the machine is, or as soon as
-    /// it acknowledged `max_acks` batches (which bounds the test's run
-    /// time on a fast disk).
-    AfterFirstAck { ms: u64, max_acks: usize },
+    /// lands while it ingests however slow the machine is; or, when it
+    /// acknowledged `max_acks` batches before that (a fast disk; the cap
+    /// bounds the test's run time), `jitter_us` after that acknowledgement.
+    AfterFirstAck { ms: u64, max_acks: usize, jitter_us: u64 },
+    /// `us` microseconds after the child began its `begins`-th flush,
+    /// maintenance or checkpoint: aims the kill at that work.
+    DuringWork { begins: usize, us: u64 },
+}
+
+/// What the reader of the child's output has seen so far.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    acks: usize,
+    begins: usize,
 }
 
 /// What a child run gave: the batches it acknowledged, in order, and what
@@ -112,37 +122,50 @@ fn run_child(dir: &Path, first: u64, kill: Kill) -> ChildRun {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    // The reader sends the number of acknowledgements after each one.
-    let (ack_tx, ack_rx) = std::sync::mpsc::channel::<usize>();
+    // The reader reports its progress after each line.
+    let (tx, rx) = std::sync::mpsc::channel::<Progress>();
     let reader = std::thread::spawn(move || {
         let mut acks = Vec::new();
+        let mut begins = 0;
         let mut during = "recovery";
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
             if let Some(n) = line.strip_prefix("ACK ") {
                 acks.push(n.parse::<u64>().unwrap());
-                let _ = ack_tx.send(acks.len());
             }
+            begins += usize::from(line.starts_with("BEGIN "));
             during = match line.as_str() {
                 "BEGIN Flush" => "flush",
                 "BEGIN Maintain" => "maintain",
                 "BEGIN Checkpoint" => "checkpoint",
                 _ => "push",
             };
+            let _ = tx.send(Progress { acks: acks.len(), begins });
         }
         (acks, during)
     });
+    // Every wait ends early when the child dies; that is checked below.
+    let wait_for = |done: &dyn Fn(Progress) -> bool, timeout: Duration| {
+        let deadline = Instant::now() + timeout;
+        while let Ok(p) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if done(p) {
+                return true;
+            }
+        }
+        false
+    };
     match kill {
         Kill::AfterSpawnMs(ms) => std::thread::sleep(Duration::from_millis(ms)),
-        Kill::AfterFirstAck { ms, max_acks } => {
-            // Both waits end early when the child dies; checked below.
-            if ack_rx.recv_timeout(Duration::from_secs(60)).is_ok() {
-                let deadline = Instant::now() + Duration::from_millis(ms);
-                while let Ok(n) = ack_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    if n >= max_acks {
-                        break;
-                    }
-                }
+        Kill::AfterFirstAck { ms, max_acks, jitter_us } => {
+            if wait_for(&|p| p.acks > 0, Duration::from_secs(60))
+                && wait_for(&|p| p.acks >= max_acks, Duration::from_millis(ms))
+            {
+                std::thread::sleep(Duration::from_micros(jitter_us));
+            }
+        }
+        Kill::DuringWork { begins, us } => {
+            if wait_for(&|p| p.begins >= begins, Duration::from_secs(60)) {
+                std::thread::sleep(Duration::from_micros(us));
             }
         }
     }
@@ -156,7 +179,7 @@ fn run_child(dir: &Path, first: u64, kill: Kill) -> ChildRun {
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(9), "the child was not killed but exited: {status}");
     }
-    if let Kill::AfterFirstAck { .. } = kill {
+    if !matches!(kill, Kill::AfterSpawnMs(_)) {
         assert!(!acks.is_empty(), "the child acknowledged nothing before it was killed ({status})");
     }
     assert!(acks.windows(2).all(|w| w[1] == w[0] + 1) && acks.first().is_none_or(|&a| a == first), "{acks:?}");
@@ -289,10 +312,16 @@ fn engine_recovers_every_acknowledged_push_after_sigkill() {
     for r in 0..ROUNDS {
         let first = (r + 1) * ROUND_STRIDE;
         // Every fifth round the kill may come before or during recovery.
+        // A third of the kills aim at a flush, maintenance or checkpoint,
+        // one in five may come before or during recovery, the others fall
+        // anywhere in the ingest.
         let kill = if r % 5 == 4 {
             Kill::AfterSpawnMs(rng.below(300))
+        } else if r.is_multiple_of(3) {
+            Kill::DuringWork { begins: 1 + rng.below(8) as usize, us: rng.below(30_000) }
         } else {
-            Kill::AfterFirstAck { ms: 50 + rng.below(1200), max_acks: 50 + rng.below(350) as usize }
+            let (ms, max_acks) = (50 + rng.below(1200), 50 + rng.below(350) as usize);
+            Kill::AfterFirstAck { ms, max_acks, jitter_us: rng.below(20_000) }
         };
         let ChildRun { acks, killed_during } = run_child(dir, first, kill);
         assert!(acks.len() < ROUND_STRIDE as usize, "round {r} pushed into the next round's batch numbers");
@@ -327,9 +356,14 @@ fn engine_recovers_every_acknowledged_push_after_sigkill() {
     let (engine, after) = check(dir, &mut ledger, "after the final flush");
     assert_eq!(before, after);
     assert_eq!(engine.num_streams(), 0, "nothing left to replay after a full flush");
+    // Entries the index counts: more than `after` when a kill interrupted
+    // a flush after its chunks were written (the WAL still held them, the
+    // next flush wrote them again); reads de-duplicate them, as Loki's do.
+    let mut indexed = 0;
     for t in TENANTS {
         // The store alone, read backwards, gives the same entries in reverse.
         let tenant = TenantId::new(t).unwrap();
+        indexed += engine.stats(&tenant, i64::MIN / 2, i64::MAX / 2, &[]).unwrap().entries;
         let fwd = engine.query_logs(&tenant, &everything(Direction::Forward)).unwrap();
         let back = engine.query_logs(&tenant, &everything(Direction::Backward)).unwrap();
         let labels =
@@ -341,8 +375,8 @@ fn engine_recovers_every_acknowledged_push_after_sigkill() {
     }
     engine.close().unwrap();
     eprintln!(
-        "{} batches stored ({acked_total} acknowledged) over {ROUNDS} rounds, {after} entries, in {:.1?}; kills \
-         during {kills:?}",
+        "{} batches stored ({acked_total} acknowledged) over {ROUNDS} rounds, {after} entries ({indexed} in the \
+         index), in {:.1?}; kills during {kills:?}",
         ledger.durable.len(),
         start.elapsed()
     );
