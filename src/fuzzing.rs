@@ -9,6 +9,7 @@
 //! | [`object_reader`] | a stored chunk object, or object keys / paths as text | object decode and re-encode round trip; key parse / print / filesystem-path round trips; the object's chunk as in `chunk_reader` |
 //! | [`checkpoint_reader`] | `desired head`, `block size`, `BE16 len`, head part (`len` bytes), chunk part | restoring a WAL checkpoint never panics; its entries agree with naive parsers of both parts; the same round trips as `chunk_reader` |
 //! | [`chunk_roundtrip`] | a program of appends, cuts and checkpoints | the chunk behaves like a naive model: timestamp order with stable ties, Loki's duplicate rule per head block, rejections, block boundaries; closing, serializing and decoding keep exactly the model's entries |
+//! | [`logql_parser`] | a LogQL query (bytes as lossy UTF-8) | parsing never panics; an accepted query prints canonical text that parses to an equal tree and prints the same again (trees with NaN/infinite literals excepted: Loki prints them as `NaN`/`+Inf`) |
 //!
 //! Every function accepts any input. It panics only when lokistore breaks
 //! one of the invariants above (or panics itself): that is a bug.
@@ -207,6 +208,41 @@ pub fn chunk_roundtrip(data: &[u8]) {
 
     // And everything `chunk_reader` checks.
     check_serialized_chunk(&bytes);
+}
+
+/// Parses `data` as a LogQL query and checks the canonical-text round trip.
+///
+/// # Panics
+///
+/// Only when lokistore breaks an invariant (see the module docs).
+pub fn logql_parser(data: &[u8]) {
+    use crate::logql::{Expr, SampleExpr, parse_expr};
+
+    fn non_finite(e: &SampleExpr) -> bool {
+        match e {
+            SampleExpr::Literal(v) | SampleExpr::Vector(v) => !v.is_finite(),
+            SampleExpr::BinaryOp(b) => non_finite(&b.lhs) || non_finite(&b.rhs),
+            SampleExpr::VectorAggregation(v) => non_finite(&v.expr),
+            SampleExpr::LabelReplace(l) => non_finite(&l.expr),
+            SampleExpr::RangeAggregation(_) => false,
+        }
+    }
+
+    let query = String::from_utf8_lossy(data);
+    let expr = match parse_expr(&query) {
+        Ok(expr) => expr,
+        Err(err) => {
+            let _ = (err.to_string(), err.loki_message());
+            return;
+        }
+    };
+    if matches!(&expr, Expr::Sample(s) if non_finite(s)) {
+        return;
+    }
+    let text = expr.to_string();
+    let again = parse_expr(&text).unwrap_or_else(|e| panic!("canonical {text:?} of {query:?} does not parse: {e}"));
+    assert_eq!(again, expr, "canonical {text:?} of {query:?} parses to another tree");
+    assert_eq!(again.to_string(), text, "canonical text of {query:?} is not stable");
 }
 
 // ---------------------------------------------------------------------------
@@ -1134,4 +1170,161 @@ fn check_range(chunk: &Chunk, model: &Model, from: i64, through: i64) {
     let want: Vec<ModelEntry> = model.visible().into_iter().filter(|e| e.ts >= from && e.ts < through).collect();
     let got = forward_and_backward(chunk, from, through).expect("iterate a chunk lokistore wrote");
     assert_entries_eq(&got, &want, model.head_format, "range query");
+}
+
+// ---------------------------------------------------------------------------
+// LogQL per-line stages (`logql::log`)
+// ---------------------------------------------------------------------------
+
+/// Checks a final label set of `logql::log`: its text parses back to the
+/// same non-empty labels, and a builder given the same labels prints and
+/// hashes the same.
+fn check_label_set(b: &mut crate::logql::log::LabelsBuilder, what: &str) {
+    let text = b.label_string().to_owned();
+    let labels = b.labels();
+    // Prometheus' label syntax has no empty names, which Loki's json can
+    // produce (`{" ":{" ":1}}`).
+    if labels.iter().all(|l| !l.name.is_empty()) {
+        let parsed = crate::Labels::parse(&text).unwrap_or_else(|e| panic!("{what}: {text:?} does not parse: {e}"));
+        assert_eq!(parsed, labels, "{what}: {text:?}");
+    }
+    let mut again = crate::logql::log::LabelsBuilder::new(&crate::Labels::empty());
+    again.reset();
+    for l in b.to_vec() {
+        again.set_label(&l.name, &l.value);
+    }
+    assert_eq!(again.label_string(), text, "{what}: rebuilt set");
+    assert_eq!(again.hash(), b.hash(), "{what}: hash");
+}
+
+/// Runs `data` as a log line through every `logfmt` variant: never panics;
+/// `--strict` keeps exactly what the non-strict parser found before the
+/// first bad pair (so its labels are a subset); without `--keep-empty` no
+/// value is empty; label sets print, parse and hash consistently.
+///
+/// # Panics
+///
+/// Only when lokistore breaks one of these invariants.
+pub fn logql_logfmt(data: &[u8]) {
+    use crate::logql::log::{LabelsBuilder, LogfmtExpressionParser, LogfmtParser};
+
+    let stream = crate::Labels::parse(r#"{app="a", level="s"}"#).unwrap_or_default();
+    let run = |strict: bool, keep_empty: bool| {
+        let mut b = LabelsBuilder::new(&stream);
+        b.reset();
+        b.set_metadata("trace", "t");
+        LogfmtParser::new(strict, keep_empty).process(data, &mut b);
+        check_label_set(&mut b, "logfmt");
+        b
+    };
+    let mut lenient = run(false, false);
+    let mut strict = run(true, false);
+    let _ = run(true, true);
+    let keep = run(false, true);
+    let lenient_set = lenient.to_vec();
+    for l in strict.to_vec() {
+        if l.name == "__error__" || l.name == "__error_details__" {
+            continue;
+        }
+        assert!(lenient_set.contains(&l), "--strict found {l:?}, the lenient parser did not: {lenient_set:?}");
+    }
+    assert!(!lenient.has_error(), "logfmt without --strict set an error");
+    assert!(!keep.has_error(), "logfmt without --strict set an error");
+    for l in &lenient_set {
+        assert!(!l.value.is_empty(), "empty value {l:?} without --keep-empty");
+    }
+    let exprs = [("level".to_owned(), "level".to_owned()), ("x".to_owned(), "a".to_owned())];
+    if let Ok(mut p) = LogfmtExpressionParser::new(&exprs, data.first().is_some_and(|b| b & 1 == 1)) {
+        let mut b = LabelsBuilder::new(&stream);
+        b.reset();
+        p.process(data, &mut b);
+        assert!(b.get("x").is_some(), "a listed label is always set");
+        check_label_set(&mut b, "logfmt expressions");
+    }
+}
+
+/// Runs `data` as a log line through `json`, `json` with expressions and
+/// `unpack`: never panics; a line `serde_json` reads as an object never
+/// gets `JSONParserErr` from any of them, and `json` finds a label for
+/// every leaf a naive flattening finds; label sets print, parse and hash
+/// consistently.
+///
+/// # Panics
+///
+/// Only when lokistore breaks one of these invariants.
+pub fn logql_json(data: &[u8]) {
+    use crate::logql::log::{JsonExpressionParser, JsonParser, LabelsBuilder, UnpackParser};
+
+    /// The label names Loki's `json` gives the leaves of `v` (a naive
+    /// recursive flattening).
+    fn names(v: &serde_json::Value, prefix: &[String], out: &mut Vec<String>) {
+        let sanitize = |parts: &[String]| {
+            let mut name = String::new();
+            for p in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+                if !name.is_empty() {
+                    name.push('_');
+                }
+                if name.is_empty() && p.starts_with(|c: char| c.is_ascii_digit()) {
+                    name.push('_');
+                }
+                name.extend(p.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }));
+            }
+            name
+        };
+        let serde_json::Value::Object(map) = v else { return };
+        for (k, v) in map {
+            let mut path = prefix.to_vec();
+            path.push(k.clone());
+            match v {
+                serde_json::Value::Object(_) => names(v, &path, out),
+                serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_) => {
+                    let n = sanitize(&path);
+                    if !(prefix.is_empty() && n.is_empty()) {
+                        out.push(n);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    let valid = serde_json::from_slice::<serde_json::Value>(data).ok().filter(serde_json::Value::is_object);
+    let stream = crate::Labels::empty();
+
+    let mut b = LabelsBuilder::new(&stream);
+    b.reset();
+    JsonParser::new().process(data, &mut b);
+    check_label_set(&mut b, "json");
+    if let Some(v) = &valid {
+        assert!(!b.has_error(), "json: error on valid JSON: {:?}", b.error_details());
+        let mut want = Vec::new();
+        names(v, &[], &mut want);
+        for n in want {
+            // Keys whose text is not valid label text (trimmed differently
+            // by Unicode white space) are left to the unit tests.
+            if n.is_ascii() {
+                assert!(b.get(&n).is_some(), "json: no label {n:?} for valid JSON, got {}", b.label_string());
+            }
+        }
+    }
+
+    let mut b = LabelsBuilder::new(&stream);
+    b.reset();
+    if let Ok(mut p) = JsonExpressionParser::parse(&[("a", "a"), ("b", "a.b"), ("c", "c[0]"), ("d", r#"["d"][1].e"#)]) {
+        p.process(data, &mut b);
+        check_label_set(&mut b, "json expressions");
+        // Loki checks the first byte without skipping white space.
+        if valid.is_some() && data.first() == Some(&b'{') {
+            assert!(!b.has_error(), "json expressions: error on valid JSON: {:?}", b.error_details());
+        }
+    }
+
+    let mut b = LabelsBuilder::new(&stream);
+    b.reset();
+    let mut unpack = UnpackParser::new();
+    let _ = unpack.process(data, &mut b);
+    check_label_set(&mut b, "unpack");
+    if valid.is_some() && data.first() == Some(&b'{') {
+        assert!(!b.has_error(), "unpack: error on valid JSON: {:?}", b.error_details());
+    }
 }

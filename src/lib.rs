@@ -13,6 +13,7 @@ mod tenant;
 pub mod chunk;
 pub mod engine;
 pub mod index;
+pub mod logql;
 pub mod object;
 pub mod store;
 mod stream;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 type Target = fn(&[u8]);
 
-const TARGETS: [(&str, Target); 7] = [
+const TARGETS: [(&str, Target); 10] = [
     ("chunk_reader", lokistore::fuzzing::chunk_reader),
     ("object_reader", lokistore::fuzzing::object_reader),
     ("checkpoint_reader", lokistore::fuzzing::checkpoint_reader),
@@ -16,6 +16,9 @@ const TARGETS: [(&str, Target); 7] = [
     ("index_reader", lokistore::index::fuzz_harness::index_reader),
     ("wal_segment_reader", lokistore::wal::fuzz_harness::wal_segment_reader),
     ("wal_record_decoder", lokistore::wal::fuzz_harness::wal_record_decoder),
+    ("logql_parser", lokistore::fuzzing::logql_parser),
+    ("logql_logfmt", lokistore::fuzzing::logql_logfmt),
+    ("logql_json", lokistore::fuzzing::logql_json),
 ];
 
 /// Every corpus target must have at least this many seeds.

@@ -1,0 +1,423 @@
+//! A log pipeline compiled once per query from its [`Stage`]s, then run
+//! line by line (`../shared/spec/logql.md` §3.2-§3.8).
+//!
+//! Compilation applies Loki's stage order: within each run of stages
+//! delimited by a label filter, a `line_format` or an `unpack` (the stages
+//! that read labels or change the line), every line filter moves to the
+//! front, combined into one filter (cheapest test first). So `| json |= "x"`
+//! filters before parsing.
+//!
+//! Per line, [`Pipeline::process`] works on a [`LabelsBuilder`] the caller
+//! owns per stream (reset per line) and returns the possibly rewritten line;
+//! `None` drops it. The buffers for rewritten lines and template output are
+//! owned by the pipeline and reused.
+
+use std::fmt;
+
+use super::EvalError;
+use crate::logql::ast::{self, LabelFilter, LabelFormat, NamedMatcher, Stage};
+use crate::logql::log::{
+    self, Decolorizer, ErrorKind, JsonExpressionParser, JsonParser, LabelsBuilder, LineFilter, LineFilterArg,
+    LineFilterOp, LogfmtExpressionParser, LogfmtParser, PatternParser, RegexpParser, UnpackParser,
+};
+use crate::logql::template::{Template, TemplateData};
+
+/// A compiled label filter.
+#[derive(Debug)]
+enum CLabelFilter {
+    Matcher(crate::index::Matcher),
+    Number(String, log::CmpOp, f64),
+    Duration(String, log::CmpOp, i64),
+    Bytes(String, log::CmpOp, u64),
+    Ip(String, log::IpMatcher, bool),
+    And(Vec<CLabelFilter>),
+    Or(Vec<CLabelFilter>),
+}
+
+#[derive(Debug)]
+enum CLabelFormat {
+    Rename { dst: String, src: String },
+    Template { dst: String, template: Template },
+}
+
+#[derive(Debug)]
+enum CStage {
+    Filter(LineFilter),
+    Logfmt(LogfmtParser),
+    LogfmtExpr(LogfmtExpressionParser),
+    Json(JsonParser),
+    JsonExpr(JsonExpressionParser),
+    Regexp(RegexpParser),
+    Pattern(PatternParser),
+    Unpack(UnpackParser),
+    LabelFilter(CLabelFilter),
+    LineFormat(Template),
+    LabelFormat(Vec<CLabelFormat>),
+    Decolorize(Decolorizer),
+    Drop(Vec<NamedMatcher>),
+    Keep(Vec<NamedMatcher>),
+}
+
+/// A compiled pipeline. Not shared between threads: each worker compiles
+/// its own (compilation is cheap next to a chunk's worth of lines).
+pub struct Pipeline {
+    stages: Vec<CStage>,
+    line: Vec<u8>,
+    spare: Vec<u8>,
+    text: String,
+    snapshot: Vec<(String, String)>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline").field("stages", &self.stages.len()).finish_non_exhaustive()
+    }
+}
+
+/// Loki's stage order: line filters hoisted to the front of each run of
+/// stages that ends at a label filter, `line_format` or `unpack`.
+fn reorder(stages: &[Stage]) -> Vec<Vec<&Stage>> {
+    // Each element is either one combined group of line filters or a
+    // single other stage.
+    let mut out: Vec<Vec<&Stage>> = Vec::new();
+    let mut filters: Vec<&Stage> = Vec::new();
+    let mut others: Vec<&Stage> = Vec::new();
+    fn flush<'a>(out: &mut Vec<Vec<&'a Stage>>, filters: &mut Vec<&'a Stage>, others: &mut Vec<&'a Stage>) {
+        if !filters.is_empty() {
+            out.push(std::mem::take(filters));
+        }
+        out.extend(others.drain(..).map(|s| vec![s]));
+    }
+    for s in stages {
+        match s {
+            Stage::LabelFilter(_) => {
+                flush(&mut out, &mut filters, &mut others);
+                out.push(vec![s]);
+            }
+            Stage::LineFilter(_) => filters.push(s),
+            Stage::LineFormat(_) | Stage::Unpack => {
+                others.push(s);
+                flush(&mut out, &mut filters, &mut others);
+            }
+            _ => others.push(s),
+        }
+    }
+    flush(&mut out, &mut filters, &mut others);
+    out
+}
+
+fn cmp(op: ast::CmpOp) -> log::CmpOp {
+    match op {
+        ast::CmpOp::Eq => log::CmpOp::Eq,
+        ast::CmpOp::Ne => log::CmpOp::Ne,
+        ast::CmpOp::Gt => log::CmpOp::Gt,
+        ast::CmpOp::Ge => log::CmpOp::Ge,
+        ast::CmpOp::Lt => log::CmpOp::Lt,
+        ast::CmpOp::Le => log::CmpOp::Le,
+    }
+}
+
+fn compile_line_filter(f: &ast::LineFilter) -> Result<LineFilter, EvalError> {
+    let op = match f.op {
+        ast::LineFilterOp::Contains => LineFilterOp::Contains,
+        ast::LineFilterOp::NotContains => LineFilterOp::NotContains,
+        ast::LineFilterOp::Regex => LineFilterOp::Regex,
+        ast::LineFilterOp::NotRegex => LineFilterOp::NotRegex,
+        ast::LineFilterOp::Pattern => LineFilterOp::Pattern,
+        ast::LineFilterOp::NotPattern => LineFilterOp::NotPattern,
+    };
+    let args: Vec<LineFilterArg<'_>> = f
+        .args
+        .iter()
+        .map(|a| match a {
+            ast::LineFilterArg::Text(s) => LineFilterArg::Text(s),
+            ast::LineFilterArg::Ip(ip) => LineFilterArg::Ip(&ip.pattern),
+        })
+        .collect();
+    Ok(LineFilter::new(op, &args)?)
+}
+
+fn compile_label_filter(f: &LabelFilter) -> Result<CLabelFilter, EvalError> {
+    Ok(match f {
+        LabelFilter::Matcher(m) => CLabelFilter::Matcher(m.clone()),
+        LabelFilter::Number { name, op, value } => CLabelFilter::Number(name.clone(), cmp(*op), *value),
+        LabelFilter::Duration { name, op, value } => CLabelFilter::Duration(name.clone(), cmp(*op), value.as_nanos()),
+        LabelFilter::Bytes { name, op, value } => CLabelFilter::Bytes(name.clone(), cmp(*op), *value),
+        LabelFilter::Ip { name, negated, filter } => {
+            CLabelFilter::Ip(name.clone(), log::IpMatcher::new(&filter.pattern)?, *negated)
+        }
+        LabelFilter::And(v) => CLabelFilter::And(v.iter().map(compile_label_filter).collect::<Result<_, _>>()?),
+        LabelFilter::Or(v) => CLabelFilter::Or(v.iter().map(compile_label_filter).collect::<Result<_, _>>()?),
+    })
+}
+
+fn compile_stage(s: &Stage) -> Result<CStage, EvalError> {
+    Ok(match s {
+        Stage::LineFilter(f) => CStage::Filter(compile_line_filter(f)?),
+        Stage::Logfmt(p) if p.extractions.is_empty() => CStage::Logfmt(LogfmtParser::new(p.strict, p.keep_empty)),
+        Stage::Logfmt(p) => {
+            let exprs: Vec<(String, String)> = p.extractions.iter().map(|e| (e.label.clone(), e.key.clone())).collect();
+            CStage::LogfmtExpr(LogfmtExpressionParser::new(&exprs, p.strict)?)
+        }
+        Stage::Json(p) if p.extractions.is_empty() => CStage::Json(JsonParser::new()),
+        Stage::Json(p) => {
+            let exprs: Vec<(&str, &str)> = p.extractions.iter().map(|e| (e.label.as_str(), e.expr.as_str())).collect();
+            CStage::JsonExpr(JsonExpressionParser::parse(&exprs)?)
+        }
+        Stage::Regexp(re) => CStage::Regexp(RegexpParser::new(re)?),
+        Stage::Pattern(p) => CStage::Pattern(PatternParser::new(&p.pattern)?),
+        Stage::Unpack => CStage::Unpack(UnpackParser::new()),
+        Stage::LabelFilter(f) => CStage::LabelFilter(compile_label_filter(f)?),
+        Stage::LineFormat(t) => CStage::LineFormat(Template::parse(t)?),
+        Stage::LabelFormat(items) => CStage::LabelFormat(
+            items
+                .iter()
+                .map(|i| {
+                    Ok(match i {
+                        LabelFormat::Rename { dst, src } => CLabelFormat::Rename { dst: dst.clone(), src: src.clone() },
+                        LabelFormat::Template { dst, template } => {
+                            CLabelFormat::Template { dst: dst.clone(), template: Template::parse(template)? }
+                        }
+                    })
+                })
+                .collect::<Result<_, EvalError>>()?,
+        ),
+        Stage::Decolorize => CStage::Decolorize(Decolorizer::new()),
+        Stage::Drop(m) => CStage::Drop(m.clone()),
+        Stage::Keep(m) => CStage::Keep(m.clone()),
+    })
+}
+
+impl Pipeline {
+    /// Compiles `stages` (in written order).
+    pub fn new(stages: &[Stage]) -> Result<Self, EvalError> {
+        let mut out = Vec::new();
+        for group in reorder(stages) {
+            if group.len() > 1 || matches!(group.first(), Some(Stage::LineFilter(_))) {
+                let mut fs = Vec::with_capacity(group.len());
+                for s in group {
+                    if let Stage::LineFilter(f) = s {
+                        fs.push(compile_line_filter(f)?);
+                    }
+                }
+                out.push(CStage::Filter(if fs.len() == 1 { fs.remove(0) } else { LineFilter::all(fs) }));
+            } else if let Some(s) = group.first() {
+                out.push(compile_stage(s)?);
+            }
+        }
+        Ok(Self { stages: out, line: Vec::new(), spare: Vec::new(), text: String::new(), snapshot: Vec::new() })
+    }
+
+    /// True when the pipeline has no stage.
+    pub fn is_empty(&self) -> bool {
+        self.stages.is_empty()
+    }
+
+    /// True when no stage reads or writes labels (only line filters), so
+    /// the output labels are the stream's.
+    pub fn only_line_filters(&self) -> bool {
+        self.stages.iter().all(|s| matches!(s, CStage::Filter(_)))
+    }
+
+    /// The line filter that runs first, if the pipeline starts with one:
+    /// it can be applied to raw lines before any label work.
+    pub fn leading_filter(&self) -> Option<&LineFilter> {
+        match self.stages.first() {
+            Some(CStage::Filter(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Runs the stages over one line. `builder` must have been reset and
+    /// given the entry's structured metadata. Returns the output line, or
+    /// `None` when a stage drops it.
+    pub fn process<'a>(&'a mut self, builder: &mut LabelsBuilder, ts: i64, line: &'a [u8]) -> Option<&'a [u8]> {
+        let Pipeline { stages, line: buf, spare, text, snapshot } = self;
+        let mut rewritten = false;
+        for stage in stages.iter_mut() {
+            let cur: &[u8] = if rewritten { buf } else { line };
+            match stage {
+                CStage::Filter(f) => {
+                    if !f.matches(cur) {
+                        return None;
+                    }
+                }
+                CStage::Logfmt(p) => p.process(cur, builder),
+                CStage::LogfmtExpr(p) => p.process(cur, builder),
+                CStage::Json(p) => p.process(cur, builder),
+                CStage::JsonExpr(p) => p.process(cur, builder),
+                CStage::Regexp(p) => p.process(cur, builder),
+                CStage::Pattern(p) => p.process(cur, builder),
+                CStage::Unpack(p) => {
+                    if let Some(new) = p.process(cur, builder) {
+                        spare.clear();
+                        spare.extend_from_slice(new);
+                        std::mem::swap(buf, spare);
+                        rewritten = true;
+                    }
+                }
+                CStage::Decolorize(d) => {
+                    if let Some(new) = d.process(cur) {
+                        spare.clear();
+                        spare.extend_from_slice(new);
+                        std::mem::swap(buf, spare);
+                        rewritten = true;
+                    }
+                }
+                CStage::LabelFilter(f) => {
+                    if !eval_label_filter(f, builder) {
+                        return None;
+                    }
+                }
+                CStage::LineFormat(t) => {
+                    text.clear();
+                    let result = {
+                        let line_text = String::from_utf8_lossy(cur);
+                        let data = BuilderData { builder, line: &line_text, ts, all: std::cell::OnceCell::new() };
+                        t.execute(&data, text)
+                    };
+                    match result {
+                        Ok(()) => {
+                            spare.clear();
+                            spare.extend_from_slice(text.as_bytes());
+                            std::mem::swap(buf, spare);
+                            rewritten = true;
+                        }
+                        Err(e) => builder.set_error(ErrorKind::TemplateFormat, Some(&e.to_string())),
+                    }
+                }
+                CStage::LabelFormat(items) => {
+                    let line_text = String::from_utf8_lossy(cur);
+                    label_format(items, builder, &line_text, ts, text, snapshot);
+                }
+                CStage::Drop(ms) => builder.drop_where(|n, v| ms.iter().any(|m| named_matches(m, n, v))),
+                CStage::Keep(ms) => builder.keep_where(|n, v| ms.iter().any(|m| named_matches(m, n, v))),
+            }
+        }
+        Some(if rewritten { buf } else { line })
+    }
+}
+
+fn named_matches(m: &NamedMatcher, name: &str, value: &str) -> bool {
+    match m {
+        NamedMatcher::Name(n) => n == name,
+        NamedMatcher::Matcher(mm) => mm.name() == name && mm.matches(value),
+    }
+}
+
+fn eval_label_filter(f: &CLabelFilter, b: &mut LabelsBuilder) -> bool {
+    match f {
+        CLabelFilter::Matcher(m) => m.matches(b.get(m.name()).unwrap_or("")),
+        CLabelFilter::Number(n, op, v) => log::numeric_filter(b, n, *op, *v),
+        CLabelFilter::Duration(n, op, v) => log::duration_filter(b, n, *op, *v),
+        CLabelFilter::Bytes(n, op, v) => log::bytes_filter(b, n, *op, *v),
+        CLabelFilter::Ip(n, m, negated) => log::ip_filter(b, n, m, *negated),
+        CLabelFilter::And(v) => {
+            // Every operand runs, even after one failed: each may set `__error__`.
+            let mut ok = true;
+            for f in v {
+                ok &= eval_label_filter(f, b);
+            }
+            ok
+        }
+        CLabelFilter::Or(v) => v.iter().any(|f| eval_label_filter(f, b)),
+    }
+}
+
+/// `label_format`: renames apply to the current labels; templates see the
+/// labels as they were when the stage's first template ran.
+fn label_format(
+    items: &[CLabelFormat],
+    b: &mut LabelsBuilder,
+    line: &str,
+    ts: i64,
+    out: &mut String,
+    snapshot: &mut Vec<(String, String)>,
+) {
+    let mut have_snapshot = false;
+    for item in items {
+        match item {
+            CLabelFormat::Rename { dst, src } => {
+                b.rename_label(dst, src);
+            }
+            CLabelFormat::Template { dst, template } => {
+                if !have_snapshot {
+                    snapshot.clear();
+                    b.for_each(|n, v| snapshot.push((n.to_owned(), v.to_owned())));
+                    have_snapshot = true;
+                }
+                out.clear();
+                let data = SnapshotData { labels: snapshot, line, ts };
+                match template.execute(&data, out) {
+                    Ok(()) => b.set_label(dst, out),
+                    Err(e) => b.set_error(ErrorKind::TemplateFormat, Some(&e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+/// Template data over the live label builder.
+struct BuilderData<'a> {
+    builder: &'a LabelsBuilder,
+    line: &'a str,
+    ts: i64,
+    /// Every label, copied only if the template iterates over them.
+    all: std::cell::OnceCell<Vec<(String, String)>>,
+}
+
+impl TemplateData for BuilderData<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        self.builder.get(name)
+    }
+
+    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
+        let all = self.all.get_or_init(|| {
+            let mut v = Vec::new();
+            self.builder.for_each(|n, val| v.push((n.to_owned(), val.to_owned())));
+            v
+        });
+        for (n, v) in all {
+            f(n, v);
+        }
+    }
+
+    fn line(&self) -> &str {
+        self.line
+    }
+
+    fn timestamp(&self) -> i64 {
+        self.ts
+    }
+}
+
+/// Template data over a snapshot of the labels.
+struct SnapshotData<'a> {
+    labels: &'a [(String, String)],
+    line: &'a str,
+    ts: i64,
+}
+
+impl TemplateData for SnapshotData<'_> {
+    fn label(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    fn for_each_label<'s>(&'s self, f: &mut dyn FnMut(&'s str, &'s str)) {
+        for (n, v) in self.labels {
+            f(n, v);
+        }
+    }
+
+    fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn line(&self) -> &str {
+        self.line
+    }
+
+    fn timestamp(&self) -> i64 {
+        self.ts
+    }
+}
