@@ -12,6 +12,7 @@ mod labels;
 mod logql_conformance;
 mod logql_log;
 mod logql_parse;
+mod logql_pipeline;
 mod logql_template;
 mod object;
 mod store;

@@ -18,7 +18,7 @@ use super::EvalError;
 use crate::logql::ast::{self, LabelFilter, LabelFormat, NamedMatcher, Stage};
 use crate::logql::log::{
     self, Decolorizer, ErrorKind, JsonExpressionParser, JsonParser, LabelsBuilder, LineFilter, LineFilterArg,
-    LineFilterOp, LogfmtExpressionParser, LogfmtParser, PatternParser, RegexpParser, UnpackParser,
+    LineFilterOp, LogfmtExpressionParser, LogfmtParser, PatternParser, RegexpParser, StageError, UnpackParser,
 };
 use crate::logql::template::{Template, TemplateData};
 
@@ -26,6 +26,9 @@ use crate::logql::template::{Template, TemplateData};
 #[derive(Debug)]
 enum CLabelFilter {
     Matcher(crate::index::Matcher),
+    /// `=~` / `!~`: Loki anchors label-filter regexes as `^(?:re)$`
+    /// without the dot-matches-newline flag stream matchers get.
+    Regex(String, regex::Regex, bool),
     Number(String, log::CmpOp, f64),
     Duration(String, log::CmpOp, i64),
     Bytes(String, log::CmpOp, u64),
@@ -139,6 +142,11 @@ fn compile_line_filter(f: &ast::LineFilter) -> Result<LineFilter, EvalError> {
 
 fn compile_label_filter(f: &LabelFilter) -> Result<CLabelFilter, EvalError> {
     Ok(match f {
+        LabelFilter::Matcher(m) if matches!(m.op(), ast::MatchOp::Regex | ast::MatchOp::NotRegex) => {
+            let re = regex::Regex::new(&format!("^(?:{})$", m.value()))
+                .map_err(|e| StageError::Regex { message: e.to_string() })?;
+            CLabelFilter::Regex(m.name().to_owned(), re, m.op() == ast::MatchOp::NotRegex)
+        }
         LabelFilter::Matcher(m) => CLabelFilter::Matcher(m.clone()),
         LabelFilter::Number { name, op, value } => CLabelFilter::Number(name.clone(), cmp(*op), *value),
         LabelFilter::Duration { name, op, value } => CLabelFilter::Duration(name.clone(), cmp(*op), value.as_nanos()),
@@ -308,6 +316,7 @@ fn named_matches(m: &NamedMatcher, name: &str, value: &str) -> bool {
 fn eval_label_filter(f: &CLabelFilter, b: &mut LabelsBuilder) -> bool {
     match f {
         CLabelFilter::Matcher(m) => m.matches(b.get(m.name()).unwrap_or("")),
+        CLabelFilter::Regex(n, re, negated) => re.is_match(b.get(n).unwrap_or("")) != *negated,
         CLabelFilter::Number(n, op, v) => log::numeric_filter(b, n, *op, *v),
         CLabelFilter::Duration(n, op, v) => log::duration_filter(b, n, *op, *v),
         CLabelFilter::Bytes(n, op, v) => log::bytes_filter(b, n, *op, *v),
