@@ -37,9 +37,24 @@ pub enum Error {
     /// The engine refused or could not complete an operation.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// A LogQL query could not be parsed or evaluated.
+    #[error(transparent)]
+    Query(Box<crate::logql::eval::EvalError>),
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::logql::eval::EvalError> for Error {
+    fn from(e: crate::logql::eval::EvalError) -> Self {
+        Self::Query(Box::new(e))
+    }
+}
+
+impl From<crate::logql::ParseError> for Error {
+    fn from(e: crate::logql::ParseError) -> Self {
+        Self::Query(Box::new(e.into()))
+    }
 }
 
 /// `Result` with [`Error`] as the default error.
