@@ -49,8 +49,8 @@
 
 mod ast;
 mod display;
-pub mod eval;
 mod error;
+pub mod eval;
 mod extraction;
 mod ip;
 mod lexer;
