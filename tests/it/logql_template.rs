@@ -512,3 +512,25 @@ mod fuzz {
         }
     }
 }
+
+/// The deepest template the limits allow runs on a 2 MiB stack (Rust's
+/// default for spawned threads) even in debug builds.
+#[test]
+fn deepest_template_fits_a_small_stack() {
+    let inner = format!("{}printf \"%v\" 1{}", "(".repeat(99), ")".repeat(99));
+    let text = format!(
+        "{{{{ define \"t\" }}}}{}{{{{ {inner} }}}}{}{{{{ end }}}}{{{{ template \"t\" . }}}}",
+        "{{ with 1 }}".repeat(98),
+        "{{ end }}".repeat(98)
+    );
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let tmpl = Template::parse(&text).map_err(|e| e.to_string())?;
+            let mut out = String::new();
+            tmpl.execute(&MapData::default(), &mut out).map_err(|e| e.to_string())?;
+            Ok::<_, String>(out)
+        })
+        .expect("spawn");
+    assert_eq!(handle.join().expect("no stack overflow"), Ok("1".to_owned()));
+}

@@ -183,9 +183,10 @@ fn compile_stage(s: &Stage) -> Result<CStage, EvalError> {
                 .map(|i| {
                     Ok(match i {
                         LabelFormat::Rename { dst, src } => CLabelFormat::Rename { dst: dst.clone(), src: src.clone() },
-                        LabelFormat::Template { dst, template } => {
-                            CLabelFormat::Template { dst: dst.clone(), template: Template::parse(template)? }
-                        }
+                        LabelFormat::Template { dst, template } => CLabelFormat::Template {
+                            dst: dst.clone(),
+                            template: Template::parse_named("label", template)?,
+                        },
                     })
                 })
                 .collect::<Result<_, EvalError>>()?,

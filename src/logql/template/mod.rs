@@ -75,6 +75,10 @@
 //!   after the `error parsing regexp:` prefix. Literal patterns are
 //!   compiled once, when the template is parsed.
 //! * `%p`, and numeric verbs on a `time.Time`, print as bad verbs.
+//! * A `null` element of a decoded JSON array or object, once it is a
+//!   `range` variable or the dot, behaves like a missing value (Go would
+//!   fail on a field access through it with `nil pointer evaluating
+//!   interface {}.x`).
 //! * Limits: output and string values are capped at [`MAX_OUTPUT`] bytes,
 //!   execution at [`MAX_STEPS`] steps and [`MAX_DEPTH`] levels of nesting
 //!   (control structures, parentheses, `template` calls), parsing at
@@ -131,7 +135,8 @@ pub const MAX_OUTPUT: usize = 4 << 20;
 pub const MAX_STEPS: u64 = 1_000_000;
 
 /// How deep control structures, parenthesized pipelines and `template`
-/// calls may nest.
+/// calls may nest. The deepest template allowed parses and runs within a
+/// 2 MiB stack in debug builds (512 KiB in release builds).
 pub const MAX_DEPTH: usize = 100;
 
 /// What a template reads: labels (its dot), the log line and the entry
@@ -271,6 +276,14 @@ impl Template {
     /// is left as it was. Never panics.
     pub fn execute(&self, data: &dyn TemplateData, out: &mut String) -> Result<(), TemplateError> {
         let start = out.len();
+        // `{{.name}}`: copy the label (what Loki does too).
+        if let Some(name) = self.simple_field() {
+            let value = data.label(name).unwrap_or("");
+            if value.len() <= MAX_OUTPUT {
+                out.push_str(value);
+                return Ok(());
+            }
+        }
         let r = exec::execute(self, data, out);
         if r.is_err() {
             out.truncate(start);
