@@ -6,6 +6,7 @@
 //! | `log_query.rs` | [`query_logs`]: a log query's streams and entries, Loki's limit and ordering |
 
 mod log_query;
+pub mod metric;
 mod pipeline;
 
 pub use log_query::{LogQueryResult, LogStream, query_logs, select_logs};
