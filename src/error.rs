@@ -37,6 +37,9 @@ pub enum Error {
     /// The engine refused or could not complete an operation.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    /// The compactor refused or could not complete a pass.
+    #[error(transparent)]
+    Compactor(#[from] crate::compactor::CompactorError),
     /// A LogQL query could not be parsed or evaluated.
     #[error(transparent)]
     Query(Box<crate::logql::eval::EvalError>),

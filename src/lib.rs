@@ -11,6 +11,7 @@ mod labels;
 mod tenant;
 
 pub mod chunk;
+pub mod compactor;
 pub mod engine;
 pub mod index;
 pub mod logql;
@@ -29,6 +30,9 @@ pub mod fuzzing;
 pub use chunk::{
     AppendOutcome, Chunk, ChunkConfig, ChunkError, ChunkFormat, CodecError, Direction, Encoding, Entry, EntryRef,
     HeadFormat,
+};
+pub use compactor::{
+    CompactionReport, Compactor, CompactorConfig, CompactorError, RetentionConfig, StreamRetention, TenantRetention,
 };
 pub use engine::{Engine, EngineConfig, EngineError, Limits, LogQuery, PushResult, PushStream};
 pub use error::{Error, Result};

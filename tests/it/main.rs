@@ -3,6 +3,7 @@
 mod chunk_props;
 mod chunk_vectors;
 mod codec;
+mod compactor;
 mod engine;
 mod engine_crash;
 mod fuzz_corpus;
