@@ -8,10 +8,11 @@
 //! is seen once or twice (then de-duplicated), never missed.
 
 use std::collections::BTreeMap;
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use memchr::memmem::Finder;
 
 use super::Engine;
 use super::state::{lock, read};
@@ -95,6 +96,12 @@ impl SelectedStream {
         self.chunks.len()
     }
 
+    /// Runs of chunks with overlapping time ranges: the units
+    /// [`Engine::scan_entries`] reads.
+    pub(crate) fn num_groups(&self) -> usize {
+        chunk_groups(&self.chunks, Direction::Forward).len()
+    }
+
     /// Chunks in the object store among them.
     pub fn num_stored_chunks(&self) -> usize {
         self.chunks.iter().filter(|c| matches!(c.source, ChunkSource::Stored(_))).count()
@@ -144,12 +151,92 @@ impl<'a> EntryView<'a> {
         }
     }
 
+    /// Whether the entry has structured metadata.
+    pub fn has_metadata(&self) -> bool {
+        match self {
+            Self::Chunk(e) => e.metadata_len() > 0,
+            Self::Owned(e) => !e.metadata.is_empty(),
+        }
+    }
+
     /// An owned copy.
     pub fn to_entry(&self) -> Entry {
         match self {
             Self::Chunk(e) => e.to_entry(),
             Self::Owned(e) => (*e).clone(),
         }
+    }
+}
+
+/// Runs of chunks (indices into `cs`, sorted by time) whose time ranges
+/// overlap, in `direction` order: each is read on its own, or merged when
+/// it holds several chunks.
+fn chunk_groups(cs: &[SelectedChunk], direction: Direction) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut end_max = i64::MIN;
+    for (i, c) in cs.iter().enumerate() {
+        if i > start && c.min > end_max {
+            groups.push(start..i);
+            start = i;
+            end_max = i64::MIN;
+        }
+        end_max = end_max.max(c.max);
+    }
+    if start < cs.len() {
+        groups.push(start..cs.len());
+    }
+    if direction == Direction::Backward {
+        groups.reverse();
+    }
+    groups
+}
+
+/// Pushes to `hits` (ascending) the entries `0..n` whose line contains the
+/// needle, searching `data` (the decoded block the lines are slices of,
+/// `span(i)` giving line `i`'s range; lines ascending and disjoint) at
+/// once. A match that starts in a gap (entry headers, entries out of the
+/// range) or runs past a line's end does not count, and the search goes on
+/// from the next line's start, so nothing is missed.
+fn find_lines(
+    data: &[u8],
+    n: usize,
+    span: impl Fn(usize) -> Option<(usize, usize)>,
+    finder: &Finder<'_>,
+    hits: &mut Vec<u32>,
+) {
+    hits.clear();
+    let len = finder.needle().len();
+    let end_of = |i: usize| span(i).map_or(usize::MAX, |s| s.1);
+    let Some((mut pos, _)) = span(0) else { return };
+    let mut i = 0usize;
+    while i < n {
+        let Some(off) = data.get(pos..).and_then(|h| finder.find(h)) else { break };
+        let p = pos + off;
+        // The first line ending after `p` (line ends ascend).
+        let (mut lo, mut hi) = (i, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if end_of(mid) <= p {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        i = lo;
+        let Some((start, end)) = span(i) else { break };
+        if p < start {
+            // In a gap: an occurrence in line `i` starts at `start` or later.
+            pos = start;
+            continue;
+        }
+        // The leftmost occurrence from `p` on: the line holds one iff it
+        // ends inside the line.
+        if p + len <= end {
+            hits.push(i as u32);
+        }
+        i += 1;
+        pos = end;
     }
 }
 
@@ -241,34 +328,73 @@ impl Engine {
         direction: Direction,
         f: &mut dyn FnMut(EntryView<'_>) -> ControlFlow<()>,
     ) -> Result<()> {
-        // Group chunks into runs whose time ranges overlap.
-        let mut groups: Vec<&[SelectedChunk]> = Vec::new();
-        let cs = &stream.chunks;
-        let mut start = 0;
-        let mut end_max = i64::MIN;
-        for (i, c) in cs.iter().enumerate() {
-            if i > start && c.min > end_max {
-                groups.push(&cs[start..i]);
-                start = i;
-                end_max = i64::MIN;
-            }
-            end_max = end_max.max(c.max);
-        }
-        if start < cs.len() {
-            groups.push(&cs[start..]);
-        }
-        if direction == Direction::Backward {
-            groups.reverse();
-        }
+        self.scan_entries(stream, 0..usize::MAX, (from, through, direction), None, &mut |e, _| f(e))
+    }
+
+    /// [`for_each_entry`](Self::for_each_entry) over `(from, through,
+    /// direction)` and the chunk groups `groups` of `stream` (indices in
+    /// query direction, see [`SelectedStream::num_groups`]), calling
+    /// `f(entry, contains)`: `contains` tells whether the line contains
+    /// `needle` (always `true` without one). The needle is searched for in whole decoded
+    /// blocks at once rather than line by line, so lines without it cost
+    /// next to nothing; decoding buffers are reused from chunk to chunk.
+    pub(crate) fn scan_entries<F>(
+        &self,
+        stream: &SelectedStream,
+        groups: Range<usize>,
+        (from, through, direction): (i64, i64, Direction),
+        needle: Option<&Finder<'_>>,
+        f: &mut F,
+    ) -> Result<()>
+    where
+        F: FnMut(EntryView<'_>, bool) -> ControlFlow<()>,
+    {
+        let all = chunk_groups(&stream.chunks, direction);
+        let groups = all.get(groups.start.min(all.len())..groups.end.min(all.len())).unwrap_or_default();
+        let mut spare = None;
+        let mut hits: Vec<u32> = Vec::new();
         for g in groups {
+            let g = stream.chunks.get(g.clone()).unwrap_or_default();
             if let [one] = g {
                 let chunk = self.load(&one.source)?;
-                let mut it = chunk.iter(from, through, direction);
-                while let Some(e) = it.next() {
-                    if f(EntryView::Chunk(e?)).is_break() {
-                        return Ok(());
+                let mut it = match spare.take() {
+                    Some(buffers) => chunk.iter_reusing(from, through, direction, buffers),
+                    None => chunk.iter(from, through, direction),
+                };
+                while let Some(batch) = it.next_batch() {
+                    let batch = batch?;
+                    let n = batch.len();
+                    let searched = match needle {
+                        Some(finder) if batch.ordered() => {
+                            find_lines(batch.data(), n, |i| batch.line_span(i), finder, &mut hits);
+                            true
+                        }
+                        _ => false,
+                    };
+                    // Hits ascend: walk them from the front going forward,
+                    // from the back going backward.
+                    let mut front = 0usize;
+                    let mut back = hits.len();
+                    for k in 0..n {
+                        let i = if direction == Direction::Forward { k } else { n - 1 - k };
+                        let Some(e) = batch.entry(i) else { continue };
+                        let contains = if !searched {
+                            needle.is_none_or(|finder| finder.find(e.line).is_some())
+                        } else if direction == Direction::Forward {
+                            let hit = hits.get(front) == Some(&(i as u32));
+                            front += usize::from(hit);
+                            hit
+                        } else {
+                            let hit = back > 0 && hits.get(back - 1) == Some(&(i as u32));
+                            back -= usize::from(hit);
+                            hit
+                        };
+                        if f(EntryView::Chunk(e), contains).is_break() {
+                            return Ok(());
+                        }
                     }
                 }
+                spare = Some(it.into_buffers());
                 continue;
             }
             let mut merged: Vec<Entry> = Vec::new();
@@ -282,7 +408,8 @@ impl Engine {
                 merged.reverse();
             }
             for e in &merged {
-                if f(EntryView::Owned(e)).is_break() {
+                let contains = needle.is_none_or(|finder| finder.find(&e.line).is_some());
+                if f(EntryView::Owned(e), contains).is_break() {
                     return Ok(());
                 }
             }
@@ -482,6 +609,54 @@ mod tests {
         assert_eq!(ms_range(1_500_000, 2_500_000), (1, 3));
         assert_eq!(ms_range(1_000_000, 2_000_000), (1, 2));
         assert_eq!(ms_range(-1, 1), (-1, 1));
+    }
+
+    /// `find_lines` against a line-by-line search: random layouts of
+    /// lines and gaps (entry headers, entries out of range) over a
+    /// two-letter alphabet, so matches span gaps and line ends, overlap,
+    /// and repeat.
+    #[test]
+    fn block_search_finds_exactly_the_lines_with_the_needle() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n) as usize
+        };
+        let mut hits = Vec::new();
+        for round in 0..5000 {
+            let mut data = Vec::new();
+            let mut spans = Vec::new();
+            for _ in 0..next(8) {
+                for _ in 0..next(4) {
+                    data.push(b"ab"[next(2)]);
+                }
+                let start = data.len();
+                for _ in 0..next(7) {
+                    data.push(b"ab"[next(2)]);
+                }
+                spans.push((start, data.len()));
+            }
+            let needle: Vec<u8> = (0..1 + next(3)).map(|_| b"ab"[next(2)]).collect();
+            let finder = Finder::new(&needle);
+            find_lines(&data, spans.len(), |i| spans.get(i).copied(), &finder, &mut hits);
+            let want: Vec<u32> = (0..spans.len() as u32)
+                .filter(|&i| finder.find(&data[spans[i as usize].0..spans[i as usize].1]).is_some())
+                .collect();
+            assert_eq!(hits, want, "round {round}: {:?} {spans:?} {:?}", String::from_utf8_lossy(&data), needle);
+        }
+        // Hand-picked: a match starting in a gap hides one starting inside
+        // the next line; a match running past a line end.
+        let finder = Finder::new(b"aa");
+        find_lines(b"aaab", 1, |i| [(1, 4)].get(i).copied(), &finder, &mut hits);
+        assert_eq!(hits, [0]);
+        let finder = Finder::new(b"needle");
+        let data = b"xxneeHdleHneedle";
+        find_lines(data, 2, |i| [(0, 5), (10, 16)].get(i).copied(), &finder, &mut hits);
+        assert_eq!(hits, [1]);
+        find_lines(b"", 0, |_| None, &finder, &mut hits);
+        assert!(hits.is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod log_query;
 pub mod metric;
 mod pipeline;
 
-pub use log_query::{LogQueryResult, LogStream, query_logs, select_logs};
+pub use log_query::{LogEvaluator, LogQueryResult, LogStream, query_logs, select_logs};
 pub use pipeline::Pipeline;
 
 use crate::logql::ParseError;
