@@ -4,6 +4,7 @@ mod chunk_props;
 mod chunk_vectors;
 mod codec;
 mod compactor;
+mod conformance_data;
 mod engine;
 mod engine_crash;
 mod fuzz_corpus;
