@@ -335,9 +335,10 @@ impl Engine {
     /// direction)` and the chunk groups `groups` of `stream` (indices in
     /// query direction, see [`SelectedStream::num_groups`]), calling
     /// `f(entry, contains)`: `contains` tells whether the line contains
-    /// `needle` (always `true` without one). The needle is searched for in whole decoded
-    /// blocks at once rather than line by line, so lines without it cost
-    /// next to nothing; decoding buffers are reused from chunk to chunk.
+    /// `needle` (always `true` without one). The needle is searched for in
+    /// whole decoded blocks at once rather than line by line, so lines
+    /// without it cost next to nothing; decoding buffers are reused from
+    /// chunk to chunk.
     pub(crate) fn scan_entries<F>(
         &self,
         stream: &SelectedStream,

@@ -44,7 +44,7 @@ use crate::tenant::TenantId;
 /// labels together) and entries in query direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogStream {
-    /// The final label set, sorted by name. Unlike a stream's [`Labels`],
+    /// The final label set, sorted by name. Unlike a stream's [`Labels`](crate::Labels),
     /// it can hold empty values (`| logfmt --keep-empty`, `| json a="missing"`).
     pub labels: Vec<Label>,
     /// Its text, `{a="b", ...}`, as Loki prints it (streams are ordered by it).
@@ -175,15 +175,18 @@ impl<'e> LogEvaluator<'e> {
         } else {
             std::thread::scope(|scope| {
                 let job = &job;
+                // A thread that cannot be started leaves its share to the
+                // others.
                 let handles: Vec<_> = (1..workers)
-                    .map(|_| {
-                        scope.spawn(move || match Pipeline::new(&sel.stages) {
+                    .filter_map(|_| {
+                        let work = move || match Pipeline::new(&sel.stages) {
                             Ok(p) => Worker::new(p).run(job),
                             Err(e) => {
                                 job.failed.store(true, Ordering::Relaxed);
                                 vec![(0, Err(e))]
                             }
-                        })
+                        };
+                        std::thread::Builder::new().name("logql-worker".into()).spawn_scoped(scope, work).ok()
                     })
                     .collect();
                 // This thread is a worker too.
@@ -216,12 +219,12 @@ struct Unit {
     first: bool,
 }
 
-/// Whole streams when there are enough of them to share out between
-/// `threads` threads, else streams cut into runs of chunk groups, about
-/// four units per thread.
+/// Streams in label order, each cut into runs of chunk groups when it is
+/// large: about four units per thread, so that one big stream among small
+/// ones is shared out too. On one thread, whole streams.
 fn plan_units(streams: &[SelectedStream], threads: usize) -> Vec<Unit> {
     let whole = |stream| Unit { stream, groups: 0..usize::MAX, first: true };
-    if threads <= 1 || streams.len() >= 4 * threads {
+    if threads <= 1 {
         return (0..streams.len()).map(whole).collect();
     }
     let groups: Vec<usize> = streams.iter().map(SelectedStream::num_groups).collect();
