@@ -987,13 +987,14 @@ fn fmt_e(out: &mut String, digits: &[u8], dp: i64, prec: usize, e: char) {
         }
     }
     out.push(e);
-    let mut exp = if digits.is_empty() { 0 } else { dp - 1 };
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
+    push_exponent(out, if digits.is_empty() { 0 } else { dp - 1 });
+}
+
+/// Writes a signed exponent with at least two digits, as Go's `%e` and `%x`
+/// verbs do (`+07`, `-10`).
+fn push_exponent(out: &mut String, exp: i64) {
+    out.push(if exp < 0 { '-' } else { '+' });
+    let exp = exp.unsigned_abs();
     if exp < 10 {
         out.push('0');
     }
@@ -1161,16 +1162,7 @@ fn fmt_x(out: &mut String, a: f64, prec: Option<usize>, verb: char) {
         _ => {}
     }
     out.push(if verb == 'X' { 'P' } else { 'p' });
-    if exp < 0 {
-        out.push('-');
-        exp = -exp;
-    } else {
-        out.push('+');
-    }
-    if exp < 10 {
-        out.push('0');
-    }
-    let _ = write!(out, "{exp}");
+    push_exponent(out, exp);
 }
 
 #[cfg(test)]
