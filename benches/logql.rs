@@ -47,6 +47,10 @@ use lokistore::{Chunk, ChunkConfig, ChunkFormat, ChunkObject, Direction, Encodin
 #[path = "common/workload.rs"]
 mod workload;
 
+/// Metric query throughput (`logql_metric/...`).
+#[path = "logql_metric/cases.rs"]
+mod metric;
+
 use workload::{Rng, log_line};
 
 /// Raw line bytes of each dataset.
@@ -318,5 +322,5 @@ fn bench_logql(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_logql);
+criterion_group!(benches, bench_logql, metric::bench_metric);
 criterion_main!(benches);

@@ -40,6 +40,9 @@ pub enum Error {
     /// The compactor refused or could not complete a pass.
     #[error(transparent)]
     Compactor(#[from] crate::compactor::CompactorError),
+    /// A delete request was refused or could not be read.
+    #[error(transparent)]
+    Delete(#[from] crate::compactor::DeleteError),
     /// A LogQL query could not be parsed or evaluated.
     #[error(transparent)]
     Query(Box<crate::logql::eval::EvalError>),

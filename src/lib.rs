@@ -32,7 +32,8 @@ pub use chunk::{
     HeadFormat,
 };
 pub use compactor::{
-    CompactionReport, Compactor, CompactorConfig, CompactorError, RetentionConfig, StreamRetention, TenantRetention,
+    ChunkCompaction, CompactionReport, Compactor, CompactorConfig, CompactorError, CompactorHandle, DeleteConfig,
+    DeleteError, DeleteRequest, DeleteStatus, RetentionConfig, StreamRetention, TenantRetention,
 };
 pub use engine::{Engine, EngineConfig, EngineError, Limits, LogQuery, PushResult, PushStream};
 pub use error::{Error, Result};

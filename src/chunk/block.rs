@@ -259,3 +259,142 @@ impl super::Chunk {
         )
     }
 }
+
+/// What a chunk's entry source (a cut block or the head block) says about
+/// its entries without decoding them: the block meta's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceMeta {
+    pub(crate) num_entries: usize,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+}
+
+impl super::Chunk {
+    /// The entry sources in iteration order: the cut blocks, then the head
+    /// block when it holds entries.
+    pub(crate) fn source_metas(&self) -> impl Iterator<Item = SourceMeta> + '_ {
+        let blocks = self.blocks.iter().map(|b| SourceMeta { num_entries: b.num_entries, mint: b.mint, maxt: b.maxt });
+        let head = (!self.head.is_empty()).then(|| SourceMeta {
+            num_entries: self.head.len(),
+            mint: self.head.mint,
+            maxt: self.head.maxt,
+        });
+        blocks.chain(head)
+    }
+
+    /// Whether an entry may carry structured metadata: the symbol table
+    /// (which every metadata pair refers to) is not empty.
+    pub(crate) fn may_have_metadata(&self) -> bool {
+        self.symbols.len() > 0
+    }
+
+    /// Appends to `out` the timestamps `from <= ts < through` of source
+    /// `index` (see [`source_metas`](Self::source_metas)) in stored order,
+    /// without indexing lines or metadata: a cut block is decompressed into
+    /// `buf` and only its entry headers are read. Returns the number of
+    /// entries read, in range or not.
+    pub(crate) fn source_timestamps(
+        &self,
+        index: usize,
+        (from, through): (i64, i64),
+        buf: &mut Vec<u8>,
+        out: &mut Vec<i64>,
+    ) -> Result<usize, ChunkError> {
+        let keep = |ts: i64| ts >= from && ts < through;
+        let Some(b) = self.blocks.get(index) else {
+            if index == self.blocks.len() {
+                out.extend(self.head.entries.iter().map(|e| e.ts).filter(|&ts| keep(ts)));
+                return Ok(self.head.len());
+            }
+            return Ok(0);
+        };
+        buf.clear();
+        self.config.encoding.decompress(&b.data, buf, super::iter::MAX_BLOCK_DECOMPRESSED_LEN)?;
+        let with_metadata = self.config.format.has_metadata();
+        let mut cur = Cursor::new(buf);
+        let mut read = 0usize;
+        while !cur.is_empty() {
+            let ts = entry_header(&mut cur, with_metadata)?;
+            read += 1;
+            if keep(ts) {
+                out.push(ts);
+            }
+        }
+        Ok(read)
+    }
+
+    /// [`source_timestamps`](Self::source_timestamps) stopping before the
+    /// first entry later than `stop`: returns how many entries it read; a
+    /// cut block's entries are in time order, so the others are all later
+    /// than `stop`. Snappy blocks are decoded frame by frame only as far as
+    /// that entry; other blocks (and the head block) are read whole.
+    pub(crate) fn source_timestamps_until(
+        &self,
+        index: usize,
+        (from, through): (i64, i64),
+        stop: i64,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<i64>,
+    ) -> Result<usize, ChunkError> {
+        let b = match self.blocks.get(index) {
+            Some(b) if self.config.encoding == super::Encoding::Snappy => b,
+            _ => return self.source_timestamps(index, (from, through), buf, out),
+        };
+        let with_metadata = self.config.format.has_metadata();
+        let start = out.len();
+        buf.clear();
+        let mut frames = super::Encoding::snappy_frames(&b.data, 0, usize::MAX);
+        // Start of the first entry not read yet, entries read.
+        let (mut pos, mut read) = (0usize, 0usize);
+        loop {
+            let more = match frames.next_data() {
+                Ok(Some(chunk)) => {
+                    if chunk.decode_into(buf).is_err() || buf.len() > super::iter::MAX_BLOCK_DECOMPRESSED_LEN {
+                        break;
+                    }
+                    true
+                }
+                Ok(None) => false,
+                Err(_) => break,
+            };
+            // Whole entries so far; one cut by the frame end waits for more.
+            while pos < buf.len() {
+                let mut cur = Cursor::new(buf.get(pos..).unwrap_or_default());
+                let Ok(ts) = entry_header(&mut cur, with_metadata) else { break };
+                if ts > stop {
+                    return Ok(read);
+                }
+                pos += cur.position();
+                read += 1;
+                if ts >= from && ts < through {
+                    out.push(ts);
+                }
+            }
+            if !more {
+                if pos == buf.len() {
+                    return Ok(read);
+                }
+                break;
+            }
+        }
+        // Damaged: read it whole, which reports the error as iteration does.
+        out.truncate(start);
+        self.source_timestamps(index, (from, through), buf, out)
+    }
+}
+
+/// Reads one entry's header (`varint ts`, the line skipped, and in v4 the
+/// metadata skipped) and returns its timestamp.
+fn entry_header(cur: &mut Cursor<'_>, with_metadata: bool) -> Result<i64, ChunkError> {
+    let ts = cur.read_varint("entry timestamp")?;
+    let len = cur.read_uvarint("entry line length")?;
+    if len >= MAX_LINE_LENGTH {
+        return Err(ChunkError::LineTooLong(len));
+    }
+    cur.skip(len, "entry line")?;
+    if with_metadata {
+        let sym_len = cur.read_uvarint("entry metadata length")?;
+        cur.skip(sym_len, "entry metadata")?;
+    }
+    Ok(ts)
+}

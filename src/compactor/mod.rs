@@ -1,7 +1,10 @@
 //! The compactor (`../shared/spec/compactor.md`): rewrites each 24h index
 //! table so every tenant has one per-tenant TSDB file per table, applies
 //! retention, and sweeps expired chunk objects after a delay. Synchronous:
-//! [`Compactor::run_once`] does one pass; the embedder schedules it.
+//! [`Compactor::run_once`] does one pass; the embedder schedules it, or
+//! [`Compactor::spawn`] runs it on a background thread. Chunk compaction
+//! (optional, not in Loki) merges small chunks into chunks near the target
+//! size.
 //!
 //! | file | concept |
 //! |---|---|
@@ -9,31 +12,42 @@
 //! | `lease.rs` | [`Lease`]: one compactor per store (§2) |
 //! | `sources.rs` | listing tables: common and per-tenant sets (§3 step 1) |
 //! | `table.rs` | merging one table, retention marking, commit order (§3, §4.4) |
+//! | `chunks.rs` | [`ChunkCompaction`]: merging small chunks (not in Loki) |
+//! | `schedule.rs` | [`CompactorHandle`]: runs on a background thread |
 //! | `retention.rs` | [`RetentionConfig`], rule choice and expiry (§4.1-§4.3) |
 //! | `marker.rs` | marker objects and the sweeper (§4.5) |
+//! | `deletes/` | delete requests: model, persistence, processing (§5) |
 //! | `error.rs` | [`CompactorError`] |
 //!
-//! Store layout it owns: `compactor/lease/…` and `compactor/markers/…`;
+//! Store layout it owns: `compactor/lease/…`, `compactor/markers/…` and
+//! `compactor/deletes/…` (delete requests);
 //! it rewrites `index/<table>/…` and deletes chunk objects only through
-//! markers older than [`RetentionConfig::delete_delay`].
+//! markers older than [`RetentionConfig::delete_delay`] (or
+//! [`ChunkCompaction::delete_delay`], whichever is longer).
 //!
-//! Not done yet: chunk compaction, delete requests (§5), a background
-//! schedule.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod chunks;
+pub(crate) mod deletes;
 mod error;
 mod lease;
 mod marker;
 mod retention;
+mod schedule;
 mod sources;
 mod table;
 
+pub use chunks::ChunkCompaction;
+pub use deletes::{
+    DELETES_PREFIX, DeleteConfig, DeleteError, DeleteRequest, DeleteShard, DeleteStatus, delete_requests_json,
+};
 pub use error::CompactorError;
 pub use lease::{LEASE_PREFIX, Lease};
 pub use marker::{PENDING_PREFIX, READY_PREFIX};
 pub use retention::{RetentionConfig, StreamRetention, TenantRetention, Verdict, verdict};
+pub use schedule::CompactorHandle;
 
 use crate::error::Result;
 use crate::index::{DEFAULT_PATH_PREFIX, DEFAULT_TABLE_PREFIX, IndexFormat};
@@ -55,6 +69,12 @@ pub struct CompactorConfig {
     pub index_format: IndexFormat,
     /// Retention; `None` disables it (Loki's `retention_enabled: false`).
     pub retention: Option<RetentionConfig>,
+    /// Chunk compaction (merging small chunks, not something Loki does);
+    /// `None` (the default) disables it.
+    pub chunks: Option<ChunkCompaction>,
+    /// Delete requests: processed (with retention enabled, as in Loki)
+    /// once older than `cancel_period` plus one minute.
+    pub deletes: DeleteConfig,
 }
 
 impl Default for CompactorConfig {
@@ -66,6 +86,8 @@ impl Default for CompactorConfig {
             table_prefix: DEFAULT_TABLE_PREFIX.to_owned(),
             index_format: IndexFormat::V3,
             retention: None,
+            chunks: None,
+            deletes: DeleteConfig::default(),
         }
     }
 }
@@ -98,6 +120,28 @@ pub struct CompactionReport {
     /// Objects left alone because they could not be used, with the reason
     /// (corrupt index files, unexpected names, unreadable markers).
     pub skipped_objects: Vec<(String, String)>,
+    /// Chunk objects written by chunk compaction.
+    pub chunks_written: usize,
+    /// Chunk references replaced by merged chunks (their objects are
+    /// marked, deleted after the delay).
+    pub chunks_replaced: usize,
+    /// Bytes of chunk objects chunk compaction read.
+    pub chunk_bytes_read: u64,
+    /// Bytes of chunk objects chunk compaction wrote.
+    pub chunk_bytes_written: u64,
+    /// Runs of small chunks left for a later pass (a pass's byte budget,
+    /// [`ChunkCompaction::max_pass_bytes`], was spent).
+    pub chunk_runs_deferred: usize,
+    /// Passes interrupted before their new index was complete, undone by
+    /// this run (their sources still hold every reference).
+    pub passes_rolled_back: usize,
+    /// Replaced chunk objects the sweeper kept because an index object
+    /// references them again.
+    pub chunks_kept_referenced: usize,
+    /// Chunks rewritten without the lines of delete requests.
+    pub chunks_rewritten: usize,
+    /// Delete request shards marked processed.
+    pub delete_shards_processed: usize,
 }
 
 /// The clock: Unix nanoseconds.
@@ -152,6 +196,17 @@ impl Compactor {
         &self.config
     }
 
+    /// How old a marker must be before the sweeper deletes its chunks: the
+    /// longer of the enabled features' delays (2h when none is enabled, for
+    /// markers left from when one was).
+    pub fn delete_delay(&self) -> Duration {
+        let delays = [
+            self.config.retention.as_ref().map(|r| r.delete_delay),
+            self.config.chunks.as_ref().map(|c| c.delete_delay),
+        ];
+        delays.into_iter().flatten().max().unwrap_or(Duration::from_secs(2 * 3600))
+    }
+
     fn now_ns(&self) -> i64 {
         (self.clock)()
     }
@@ -168,10 +223,11 @@ impl Compactor {
         Lease::acquire(&*self.store, &self.config.owner, ms, self.now_ms())
     }
 
-    /// One pass: takes the lease, compacts every table (most recent first)
-    /// applying retention when configured, commits markers left by a
-    /// crashed pass, sweeps markers older than the delete delay, and
-    /// releases the lease.
+    /// One pass: takes the lease, settles what a crashed pass left (rolled
+    /// forward or back, see `marker.rs`), compacts every table (most recent
+    /// first) applying retention and chunk compaction when configured,
+    /// sweeps markers older than [`Compactor::delete_delay`], and releases
+    /// the lease.
     ///
     /// # Errors
     ///
@@ -193,17 +249,25 @@ impl Compactor {
     pub fn run_with_lease(&self, lease: &mut Lease<'_>) -> Result<CompactionReport> {
         let mut report = CompactionReport::default();
         lease.ensure(self.now_ms())?;
+        // Settle what a crashed pass left before listing the tables.
+        marker::recover_pending(&*self.store, self.now_ns(), &mut report)?;
         let tables =
             sources::list_tables(&*self.store, &self.config.path_prefix, &self.config.table_prefix, &mut report)?;
+        let mut deletes = match self.config.retention {
+            Some(_) => deletes::Batch::load(&*self.store, &self.config.deletes, self.now_ms(), &mut report)?,
+            None => deletes::Batch::default(),
+        };
         for t in &tables {
-            self.compact_table(t, lease, &mut report)?;
+            self.compact_table(t, lease, &mut deletes, &mut report)?;
         }
-        if let Some(r) = &self.config.retention {
+        if self.config.retention.is_some() {
             lease.ensure(self.now_ms())?;
-            marker::recover_pending(&*self.store, self.now_ns(), &mut report)?;
-            let delay = i64::try_from(r.delete_delay.as_nanos()).unwrap_or(i64::MAX);
-            marker::sweep(&*self.store, self.now_ns(), delay, &mut report)?;
+            // Every table is committed: the batch's shards are done.
+            deletes.finish(&*self.store, &mut report)?;
         }
+        lease.ensure(self.now_ms())?;
+        let delay = i64::try_from(self.delete_delay().as_nanos()).unwrap_or(i64::MAX);
+        marker::sweep(&*self.store, &self.config.path_prefix, self.now_ns(), delay, &mut report)?;
         Ok(report)
     }
 }

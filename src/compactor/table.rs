@@ -11,17 +11,22 @@
 //! 3. Retention (when the table may hold expired data of the tenant):
 //!    expired chunks leave the index and are marked; chunks continuing
 //!    into a later table leave this table only.
-//! 4. Commit order: pending markers -> every new per-tenant file uploaded
-//!    -> lease checked -> per-tenant sources deleted -> multi-tenant
-//!    sources deleted -> markers committed. A crash anywhere leaves every
-//!    chunk reference in at least one index object.
+//! 4. Chunk compaction (when configured, `chunks.rs`): runs of small
+//!    chunks are merged into new chunks, which replace them in the index.
+//! 5. Commit order: pending markers (the pass's journal) -> new chunk
+//!    objects uploaded -> every new per-tenant file uploaded -> lease
+//!    checked -> per-tenant sources deleted -> multi-tenant sources
+//!    deleted -> markers settled. A crash anywhere leaves every chunk
+//!    reference in at least one index object, and the next run settles
+//!    the journal (`marker.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 
+use super::chunks::{self, ChunkWork, StreamRef};
 use super::lease::Lease;
-use super::marker;
+use super::marker::{self, MarkerFile};
 use super::retention::{Verdict, verdict};
 use super::sources::TableSources;
 use super::{CompactionReport, Compactor};
@@ -83,6 +88,7 @@ impl Compactor {
         &self,
         t: &TableSources,
         lease: &mut Lease<'_>,
+        deletes: &mut super::deletes::Batch,
         report: &mut CompactionReport,
     ) -> Result<()> {
         let now_ns = self.now_ns();
@@ -128,6 +134,7 @@ impl Compactor {
         tenants.extend(t.tenants.keys().filter(|k| !from_common.contains_key(*k)).cloned());
         let mut plans = Vec::new();
         let mut marks = Vec::new();
+        let mut work = ChunkWork::default();
         for tenant in tenants {
             let files = t.tenants.get(&tenant).map(Vec::as_slice).unwrap_or_default();
             if TenantId::new(tenant.as_str()).is_err() {
@@ -138,7 +145,9 @@ impl Compactor {
             }
             let common = from_common.remove(&tenant);
             let retain = retention.is_some_and(|r| r.table_may_expire(&tenant, t.day, now_ms));
-            if common.is_none() && files.len() <= 1 && !retain {
+            let delete = deletes.has_tenant(&tenant);
+            let merge_chunks = self.config.chunks.is_some();
+            if common.is_none() && files.len() <= 1 && !retain && !delete && !merge_chunks {
                 continue;
             }
             let mut merged = Merged::new();
@@ -190,6 +199,30 @@ impl Compactor {
                     rewrite |= chunks.len() != before;
                 }
             }
+            if delete {
+                for (labels, (fp, chunks)) in &mut merged {
+                    finalize_chunks(chunks);
+                    let series = (labels, *fp);
+                    let lists = (&mut marks, &mut work.replaced, &mut work.objects);
+                    rewrite |= deletes.apply(&*self.store, &tenant, t.day, series, chunks, lists, report)?;
+                }
+            }
+            if let Some(settings) = &self.config.chunks {
+                let id = TenantId::new(tenant.as_str())?;
+                let mut streams: Vec<(StreamRef<'_>, &mut Vec<ChunkMeta>)> = merged
+                    .iter_mut()
+                    .map(|(labels, (fp, chunks))| {
+                        finalize_chunks(chunks);
+                        (StreamRef { tenant: &id, labels, fingerprint: *fp }, chunks)
+                    })
+                    .collect();
+                // A stable order: the same runs are deferred by every pass.
+                streams.sort_by(|a, b| a.0.labels.cmp(b.0.labels));
+                let before = work.replaced.len();
+                let skipped = &mut report.skipped_objects;
+                chunks::compact_streams(&*self.store, settings, t.day, &mut streams, &mut work, skipped)?;
+                rewrite |= work.replaced.len() != before;
+            }
             if !rewrite {
                 continue;
             }
@@ -202,12 +235,36 @@ impl Compactor {
         // 4. Commit.
         let mut all_sources: Vec<String> = plans.iter().flat_map(|p| p.sources.iter().cloned()).collect();
         all_sources.extend(common_read.iter().cloned());
-        let pending = if marks.is_empty() {
+        // Never delete what this pass (re)writes.
+        let new_chunks: Vec<String> = work.objects.iter().map(|(k, _)| k.clone()).collect();
+        let written: std::collections::HashSet<&str> = new_chunks.iter().map(String::as_str).collect();
+        marks.retain(|k| !written.contains(k.as_str()));
+        work.replaced.retain(|k| !written.contains(k.as_str()));
+        let journal = MarkerFile {
+            table: t.name.clone(),
+            sources: all_sources,
+            chunks: marks,
+            replaced: std::mem::take(&mut work.replaced),
+            new_index: plans.iter().filter_map(|p| p.file.as_ref().map(|(k, _)| k.clone())).collect(),
+            new_chunks,
+        };
+        let pending = if journal.is_empty() {
             Vec::new()
         } else {
             lease.ensure(self.now_ms())?;
-            marker::write_pending(&*self.store, now_ns, &t.name, &all_sources, &marks)?
+            marker::write_pending(&*self.store, now_ns, &journal)?
         };
+        if !work.objects.is_empty() {
+            lease.ensure(self.now_ms())?;
+        }
+        for (key, data) in std::mem::take(&mut work.objects) {
+            self.store.put(&key, data)?;
+            report.chunks_written += 1;
+        }
+        report.chunks_replaced += journal.replaced.len();
+        report.chunk_bytes_read += work.bytes_read;
+        report.chunk_bytes_written += work.bytes_written;
+        report.chunk_runs_deferred += work.deferred;
         for p in &plans {
             if let Some((key, data)) = &p.file {
                 self.store.put(key, data.clone())?;
@@ -227,7 +284,7 @@ impl Compactor {
         }
         report.markers_committed += marker::commit(&*self.store, &pending, self.now_ns())?;
         report.tables_compacted += 1;
-        if plans.iter().all(|p| p.file.is_none()) && !marks.is_empty() {
+        if plans.iter().all(|p| p.file.is_none()) && !journal.chunks.is_empty() {
             report.tables_emptied += 1;
         }
         report.tenants_compacted += plans.iter().filter(|p| p.file.is_some()).count();

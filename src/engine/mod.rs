@@ -15,7 +15,9 @@
 //! | `ingest.rs` | the push path |
 //! | `flush.rs` | flushing, stream retirement, WAL checkpoints, maintenance |
 //! | `read.rs` | stream selection, entry iteration and merging, label/series/stats/volume |
+//! | `blocks.rs` | reading a stream block by block: entry counts and time bounds from block metas, timestamps decoded only when needed |
 //! | `cache.rs` | the decoded-chunk cache |
+//! | `deletes.rs` | delete requests: add / list / cancel, hiding their lines from queries |
 //! | `recovery.rs` | WAL replay into the engine |
 //!
 //! Data directory: `<dir>/wal/` (segments and checkpoints), `<dir>/LOCK`
@@ -24,8 +26,10 @@
 //! `index/index_<day>/<sec>-<instance>-<nanos>.tsdb.gz` index files, which
 //! a Loki with `loki-compat.yaml` reads.
 
+mod blocks;
 mod cache;
 mod config;
+mod deletes;
 mod flush;
 mod ingest;
 mod push;
@@ -41,6 +45,7 @@ use std::thread::JoinHandle;
 
 use bytes::Bytes;
 
+pub(crate) use blocks::{BlockVisitor, StreamBlock};
 pub use config::{EngineConfig, Limits};
 pub use flush::{FlushStats, MaintenanceStats};
 pub use push::{PushResult, PushStream, RejectReason, Rejection, StreamPushResult};
@@ -96,6 +101,7 @@ pub(crate) struct Inner {
     index_epoch: AtomicI64,
     flush_lock: Mutex<()>,
     cache: cache::ChunkCache,
+    deletes: deletes::EngineDeletes,
     memory: MemoryGauge,
     last_name_nanos: AtomicI64,
     closed: AtomicBool,
@@ -186,6 +192,7 @@ impl Engine {
         let mut report = OpenReport::default();
         let stored = load_index(&*store, &mut report)?;
         let cache = cache::ChunkCache::new(config.chunk_cache_bytes);
+        let deletes = deletes::EngineDeletes::load(&*store)?;
         let inner = Inner {
             store,
             wal_cell: OnceLock::new(),
@@ -194,6 +201,7 @@ impl Engine {
             index_epoch: AtomicI64::new(0),
             flush_lock: Mutex::new(()),
             cache,
+            deletes,
             memory: MemoryGauge::default(),
             last_name_nanos: AtomicI64::new(0),
             closed: AtomicBool::new(false),
@@ -265,13 +273,13 @@ impl Engine {
         Ok(self.inner.wal()?.sync()?)
     }
 
-    /// Re-reads the index files in the store (after another process, such
-    /// as a compactor, changed them).
+    /// Re-reads the index files and the delete requests in the store
+    /// (after another process, such as a compactor, changed them).
     pub fn refresh_index(&self) -> Result<()> {
         let mut report = OpenReport::default();
         let set = load_index(&*self.inner.store, &mut report)?;
         *state::write(&self.inner.stored) = set;
-        Ok(())
+        self.reload_deletes()
     }
 
     /// Stops the maintenance thread and syncs the WAL. Unflushed data stays

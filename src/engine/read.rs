@@ -56,7 +56,7 @@ pub struct StreamEntries {
 
 /// Where a selected chunk is.
 #[derive(Debug, Clone)]
-enum ChunkSource {
+pub(super) enum ChunkSource {
     /// In memory (a head snapshot or a closed chunk not yet flushed).
     Memory(Arc<Chunk>),
     /// In the object store.
@@ -64,20 +64,23 @@ enum ChunkSource {
 }
 
 #[derive(Debug, Clone)]
-struct SelectedChunk {
+pub(super) struct SelectedChunk {
     /// Bounds in ns (ms bounds widened for stored chunks).
     min: i64,
     max: i64,
-    source: ChunkSource,
+    pub(super) source: ChunkSource,
 }
 
 /// A stream selected by [`Engine::select`]: its labels and the chunks
 /// (in memory or stored) that may hold entries of the range.
 #[derive(Debug, Clone)]
 pub struct SelectedStream {
-    labels: Labels,
+    pub(super) labels: Labels,
     fingerprint: Fingerprint,
-    chunks: Vec<SelectedChunk>,
+    pub(super) chunks: Vec<SelectedChunk>,
+    /// Delete requests hiding lines of this stream in the query's range
+    /// (`deletes.rs`); empty for almost every stream.
+    pub(super) deletes: Vec<Arc<crate::compactor::deletes::CompiledDelete>>,
 }
 
 impl SelectedStream {
@@ -100,6 +103,13 @@ impl SelectedStream {
     /// [`Engine::scan_entries`] reads.
     pub(crate) fn num_groups(&self) -> usize {
         chunk_groups(&self.chunks, Direction::Forward).len()
+    }
+
+    /// Whether delete requests hide some of its lines in the selected
+    /// range: the entries must then be read one by one (no counting from
+    /// chunk metadata).
+    pub(crate) fn has_deletes(&self) -> bool {
+        !self.deletes.is_empty()
     }
 
     /// Chunks in the object store among them.
@@ -171,7 +181,7 @@ impl<'a> EntryView<'a> {
 /// Runs of chunks (indices into `cs`, sorted by time) whose time ranges
 /// overlap, in `direction` order: each is read on its own, or merged when
 /// it holds several chunks.
-fn chunk_groups(cs: &[SelectedChunk], direction: Direction) -> Vec<Range<usize>> {
+pub(super) fn chunk_groups(cs: &[SelectedChunk], direction: Direction) -> Vec<Range<usize>> {
     let mut groups = Vec::new();
     let mut start = 0;
     let mut end_max = i64::MIN;
@@ -279,7 +289,12 @@ impl Engine {
                 if !chunks.is_empty() {
                     out.insert(
                         h.labels.clone(),
-                        SelectedStream { labels: h.labels.clone(), fingerprint: h.fingerprint, chunks },
+                        SelectedStream {
+                            labels: h.labels.clone(),
+                            fingerprint: h.fingerprint,
+                            chunks,
+                            deletes: Vec::new(),
+                        },
                     );
                 }
             }
@@ -292,6 +307,7 @@ impl Engine {
                 labels: s.labels.clone(),
                 fingerprint: s.fingerprint,
                 chunks: Vec::new(),
+                deletes: Vec::new(),
             });
             for c in &s.chunks {
                 let key = ChunkKey {
@@ -313,6 +329,7 @@ impl Engine {
         for s in &mut v {
             s.chunks.sort_by_key(|c| (c.min, c.max));
         }
+        self.attach_deletes(tenant, &mut v, from, through);
         Ok(v)
     }
 
@@ -338,8 +355,26 @@ impl Engine {
     /// `needle` (always `true` without one). The needle is searched for in
     /// whole decoded blocks at once rather than line by line, so lines
     /// without it cost next to nothing; decoding buffers are reused from
-    /// chunk to chunk.
+    /// chunk to chunk. Lines hidden by delete requests are skipped.
     pub(crate) fn scan_entries<F>(
+        &self,
+        stream: &SelectedStream,
+        groups: Range<usize>,
+        range: (i64, i64, Direction),
+        needle: Option<&Finder<'_>>,
+        f: &mut F,
+    ) -> Result<()>
+    where
+        F: FnMut(EntryView<'_>, bool) -> ControlFlow<()>,
+    {
+        if stream.has_deletes() {
+            return self.scan_hiding(stream, groups, range, needle, f);
+        }
+        self.scan_chunks(stream, groups, range, needle, f)
+    }
+
+    /// [`scan_entries`](Self::scan_entries) without delete requests.
+    pub(super) fn scan_chunks<F>(
         &self,
         stream: &SelectedStream,
         groups: Range<usize>,
@@ -551,7 +586,7 @@ impl Engine {
         Ok((index, (f, t)))
     }
 
-    fn load(&self, source: &ChunkSource) -> Result<Arc<Chunk>> {
+    pub(super) fn load(&self, source: &ChunkSource) -> Result<Arc<Chunk>> {
         let key = match source {
             ChunkSource::Memory(c) => return Ok(Arc::clone(c)),
             ChunkSource::Stored(key) => key,

@@ -154,9 +154,7 @@ pub fn parse_json_path(expr: &str) -> Result<Vec<JsonPathPart>, String> {
             Tok::Field(f) if first => parts.push(JsonPathPart::Key(f)),
             Tok::Dot if !first => match lx.next() {
                 Tok::Field(f) => parts.push(JsonPathPart::Key(f)),
-                other => {
-                    return Err(lx.err.take().filter(|_| false).unwrap_or_else(|| syntax_error(&other, &["FIELD"])));
-                }
+                other => return Err(syntax_error(&other, &["FIELD"])),
             },
             Tok::Lsb => {
                 let part = match lx.next() {
@@ -170,7 +168,9 @@ pub fn parse_json_path(expr: &str) -> Result<Vec<JsonPathPart>, String> {
                 }
             }
             other if first => return Err(syntax_error(&other, &["LSB", "FIELD"])),
-            other => return Err(syntax_error(&other, &["DOT", "LSB"])),
+            // After a whole path goyacc's default action is to reduce, so
+            // its message lists no expected tokens.
+            other => return Err(syntax_error(&other, &[])),
         }
         first = false;
     }

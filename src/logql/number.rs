@@ -28,165 +28,244 @@ impl NumError {
     }
 }
 
-/// Go's `underscoreOK`: underscores only between digits (or after a base
-/// prefix).
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut saw = b'^';
+/// Go's `strconv.ParseFloat(s, 64)` over bytes: optional sign; decimal
+/// with optional fraction and exponent; `_` between digits; a hex mantissa
+/// with a mandatory `p` exponent (`0x1.8p1`); `inf`, `infinity` (signed),
+/// `nan` (unsigned), any case. Overflow is [`NumError::Range`], underflow
+/// is not an error.
+pub(crate) fn parse_float_bytes(b: &[u8]) -> Result<f64, NumError> {
+    if let Some(v) = special_float(b) {
+        return v;
+    }
+    let (neg, digits) = match b.first() {
+        Some(b'+') => (false, b.get(1..).unwrap_or_default()),
+        Some(b'-') => (true, b.get(1..).unwrap_or_default()),
+        _ => (false, b),
+    };
+    let hex = digits.len() > 2 && digits.first() == Some(&b'0') && digits.get(1).is_some_and(|c| c | 0x20 == b'x');
+    let body = if hex { digits.get(2..).unwrap_or_default() } else { digits };
+    let is_digit = |c: u8| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit());
+    // Mantissa: digits, `_`, at most one `.`.
+    let mut i = 0;
+    let mut saw_dot = false;
+    let mut saw_digits = false;
+    let mut underscores = false;
+    while let Some(&c) = body.get(i) {
+        if c == b'_' {
+            underscores = true;
+        } else if c == b'.' {
+            if saw_dot {
+                break;
+            }
+            saw_dot = true;
+        } else if is_digit(c) {
+            saw_digits = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if !saw_digits {
+        return Err(NumError::Syntax);
+    }
+    let mantissa_end = i;
+    // Exponent: `e` for decimal, `p` (mandatory) for hex.
+    let exp_char = if hex { b'p' } else { b'e' };
+    let mut exp: i64 = 0;
+    if body.get(i).is_some_and(|&c| c | 0x20 == exp_char) {
+        i += 1;
+        let mut exp_neg = false;
+        match body.get(i) {
+            Some(b'+') => i += 1,
+            Some(b'-') => {
+                exp_neg = true;
+                i += 1;
+            }
+            _ => {}
+        }
+        if !body.get(i).is_some_and(u8::is_ascii_digit) {
+            return Err(NumError::Syntax);
+        }
+        while let Some(&c) = body.get(i) {
+            if c == b'_' {
+                underscores = true;
+            } else if c.is_ascii_digit() {
+                if exp < 100_000 {
+                    exp = exp * 10 + i64::from(c - b'0');
+                }
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        if exp_neg {
+            exp = -exp;
+        }
+    } else if hex {
+        return Err(NumError::Syntax);
+    }
+    if i != body.len() {
+        return Err(NumError::Syntax);
+    }
+    if underscores && !underscores_ok(digits) {
+        return Err(NumError::Syntax);
+    }
+    let mantissa = body.get(..mantissa_end).unwrap_or_default();
+    let v = if hex {
+        hex_float(mantissa, exp)?
+    } else {
+        let v: f64 = if underscores {
+            let clean: String = body.iter().filter(|&&c| c != b'_').map(|&c| char::from(c)).collect();
+            clean.parse().map_err(|_| NumError::Syntax)?
+        } else {
+            // Checked above: ASCII digits, `.`, `e` and signs only.
+            std::str::from_utf8(body).ok().and_then(|s| s.parse().ok()).ok_or(NumError::Syntax)?
+        };
+        if v.is_infinite() {
+            return Err(NumError::Range);
+        }
+        v
+    };
+    Ok(if neg { -v } else { v })
+}
+
+/// `inf`, `infinity` (optionally signed) and `nan`, any case; `None` when
+/// `b` is none of them.
+fn special_float(b: &[u8]) -> Option<Result<f64, NumError>> {
+    let lower_prefix =
+        |s: &[u8], word: &[u8]| s.iter().zip(word).take_while(|(a, w)| a.to_ascii_lowercase() == **w).count();
+    let (sign, rest) = match b.first()? {
+        b'+' => (1.0, b.get(1..)?),
+        b'-' => (-1.0, b.get(1..)?),
+        b'i' | b'I' => (1.0, b),
+        b'n' | b'N' => {
+            let v = if b.len() == 3 { Ok(f64::NAN) } else { Err(NumError::Syntax) };
+            return (lower_prefix(b, b"nan") == 3).then_some(v);
+        }
+        _ => return None,
+    };
+    let n = lower_prefix(rest, b"infinity");
+    let n = if n > 3 && n < 8 { 3 } else { n };
+    if n != 3 && n != 8 {
+        return None;
+    }
+    Some(if n == rest.len() { Ok(sign * f64::INFINITY) } else { Err(NumError::Syntax) })
+}
+
+/// Go's rule for `_` in numbers: only between digits, or right after a
+/// base prefix.
+pub(crate) fn underscores_ok(s: &[u8]) -> bool {
+    let mut prev = b'^';
     let mut i = 0;
     let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'b' | b'o' | b'x') {
+    if s.len() >= 2 && s.first() == Some(&b'0') && s.get(1).is_some_and(|c| matches!(c | 0x20, b'b' | b'o' | b'x')) {
         i = 2;
-        saw = b'0';
-        hex = b[1] | 0x20 == b'x';
+        prev = b'0';
+        hex = s.get(1).is_some_and(|c| c | 0x20 == b'x');
     }
-    while let Some(&c) = b.get(i) {
+    while let Some(&c) = s.get(i) {
         i += 1;
         if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-            continue;
-        }
-        if c == b'_' {
-            if saw != b'0' {
+            prev = b'0';
+        } else if c == b'_' {
+            if prev != b'0' {
                 return false;
             }
-            saw = b'_';
-            continue;
-        }
-        if saw == b'_' {
-            return false;
-        }
-        saw = b'!';
-    }
-    saw != b'_'
-}
-
-/// `strconv.ParseFloat(s, 64)` for the texts LogQL's scanner produces (no
-/// sign, no `Inf`/`NaN`, which the scanner never yields as numbers).
-pub(crate) fn parse_go_float(s: &str) -> Result<f64, NumError> {
-    if s.contains('_') && !underscore_ok(s) {
-        return Err(NumError::Syntax);
-    }
-    let clean: String = s.chars().filter(|&c| c != '_').collect();
-    let b = clean.as_bytes();
-    if b.len() > 2 && b[0] == b'0' && b[1] | 0x20 == b'x' {
-        return parse_hex_float(b.get(2..).unwrap_or_default());
-    }
-    // Decimal: digits, optional fraction, optional exponent; nothing else.
-    let mut i = 0;
-    let mut mantissa_digits = 0;
-    while b.get(i).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-        mantissa_digits += 1;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-            mantissa_digits += 1;
-        }
-    }
-    if mantissa_digits == 0 {
-        return Err(NumError::Syntax);
-    }
-    if b.get(i).is_some_and(|&c| c | 0x20 == b'e') {
-        i += 1;
-        if matches!(b.get(i), Some(b'+' | b'-')) {
-            i += 1;
-        }
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        if i == start {
-            return Err(NumError::Syntax);
-        }
-    }
-    if i != b.len() {
-        return Err(NumError::Syntax);
-    }
-    let v: f64 = clean.parse().map_err(|_| NumError::Syntax)?;
-    if v.is_infinite() { Err(NumError::Range) } else { Ok(v) }
-}
-
-/// A hexadecimal float after `0x`: hex mantissa with an optional point, then
-/// a mandatory binary exponent `p±N`.
-fn parse_hex_float(b: &[u8]) -> Result<f64, NumError> {
-    let mut mantissa: u64 = 0;
-    let mut exp: i64 = 0;
-    let mut any_digit = false;
-    let mut seen_dot = false;
-    let mut truncated = false;
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        if c == b'.' {
-            if seen_dot {
-                return Err(NumError::Syntax);
+            prev = b'_';
+        } else {
+            if prev == b'_' {
+                return false;
             }
-            seen_dot = true;
-            i += 1;
-            continue;
+            prev = b'!';
         }
-        let Some(d) = char::from(c).to_digit(16) else { break };
-        any_digit = true;
+    }
+    prev != b'_'
+}
+
+/// `2^k` for a normal exponent `k` (-1022..=1023).
+fn pow2(k: i64) -> f64 {
+    f64::from_bits(((k.clamp(-1022, 1023) + 1023) as u64) << 52)
+}
+
+/// The hex mantissa `digits` (hex digits, `_`, one `.`) times `2^exp`,
+/// rounded to nearest even.
+fn hex_float(digits: &[u8], exp: i64) -> Result<f64, NumError> {
+    let mut mantissa: u64 = 0;
+    let mut sticky = false;
+    let mut bin_exp = exp;
+    let mut after_dot = false;
+    for &c in digits {
+        let d = match c {
+            b'.' => {
+                after_dot = true;
+                continue;
+            }
+            b'_' => continue,
+            _ => u64::from(char::from(c).to_digit(16).unwrap_or(0)),
+        };
         if mantissa >> 60 == 0 {
-            mantissa = (mantissa << 4) | u64::from(d);
-            if seen_dot {
-                exp -= 4;
+            mantissa = mantissa << 4 | d;
+            if after_dot {
+                bin_exp -= 4;
             }
         } else {
-            truncated |= d != 0;
-            if !seen_dot {
-                exp += 4;
+            sticky |= d != 0;
+            if !after_dot {
+                bin_exp += 4;
             }
         }
-        i += 1;
-    }
-    if !any_digit || b.get(i).is_none_or(|&c| c | 0x20 != b'p') {
-        return Err(NumError::Syntax);
-    }
-    i += 1;
-    let mut neg = false;
-    match b.get(i) {
-        Some(b'+') => i += 1,
-        Some(b'-') => {
-            neg = true;
-            i += 1;
-        }
-        _ => {}
-    }
-    let start = i;
-    let mut e: i64 = 0;
-    while let Some(&c) = b.get(i) {
-        if !c.is_ascii_digit() {
-            return Err(NumError::Syntax);
-        }
-        e = (e * 10 + i64::from(c - b'0')).min(1 << 20);
-        i += 1;
-    }
-    if i == start {
-        return Err(NumError::Syntax);
-    }
-    exp += if neg { -e } else { e };
-    if truncated {
-        // A sticky bit below the rounding position keeps rounding correct.
-        mantissa |= 1;
     }
     if mantissa == 0 {
         return Ok(0.0);
     }
-    let mut v = mantissa as f64;
-    while exp > 0 {
-        let step = exp.min(1000);
-        v *= 2f64.powi(step as i32);
-        exp -= step;
+    // value = m * 2^e with m in [2^63, 2^64).
+    let lz = i64::from(mantissa.leading_zeros());
+    let m = u128::from(mantissa << lz);
+    let e = bin_exp - lz;
+    let top = e + 63;
+    if top > 1023 {
+        return Err(NumError::Range);
     }
-    while exp < 0 {
-        let step = (-exp).min(1000);
-        v *= 2f64.powi(-(step as i32));
-        exp += step;
+    // Bits below the 53 kept (fewer for subnormals).
+    let shift = if top >= -1022 { 11 } else { 11 + (-1022 - top) };
+    if shift > 66 {
+        return Ok(0.0);
+    }
+    let shift = shift as u32;
+    let mut kept = m >> shift;
+    let rem = m & ((1u128 << shift) - 1);
+    let half = 1u128 << (shift - 1);
+    if rem > half || (rem == half && (sticky || kept & 1 == 1)) {
+        kept += 1;
+    }
+    let q = e + i64::from(shift);
+    let mut v = kept as f64;
+    if q >= 0 {
+        let mut q = q;
+        while q > 0 {
+            let step = q.min(1000);
+            v *= pow2(step);
+            q -= step;
+        }
+    } else {
+        let mut q = q;
+        while q < 0 {
+            let step = q.max(-1000);
+            v *= pow2(step);
+            q -= step;
+        }
     }
     if v.is_infinite() { Err(NumError::Range) } else { Ok(v) }
+}
+
+/// `strconv.ParseFloat(s, 64)` for the texts LogQL's scanner produces
+/// as numbers: no sign, no `Inf` / `NaN` (refused here).
+pub(crate) fn parse_go_float(s: &str) -> Result<f64, NumError> {
+    let b = s.as_bytes();
+    if matches!(b.first(), Some(b'+' | b'-')) || special_float(b).is_some() {
+        return Err(NumError::Syntax);
+    }
+    parse_float_bytes(b)
 }
 
 /// `strconv.Atoi` (64-bit `int`).

@@ -139,57 +139,83 @@ pub fn format_prom_duration(d: Duration) -> String {
     out
 }
 
-/// Go's `time.ParseDuration`: an optional sign, then decimal numbers with
-/// optional fractions and units `ns us µs μs ms s m h`. The error text is
-/// Go's.
-pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
-    let invalid = || format!("time: invalid duration {}", go_quote(orig));
-    let mut s = orig;
-    let mut neg = false;
-    if let Some(rest) = s.strip_prefix('-') {
-        neg = true;
-        s = rest;
-    } else if let Some(rest) = s.strip_prefix('+') {
-        s = rest;
+/// Quotes as Go's `time` package does in its errors: `"` and `\` escaped,
+/// bytes below 0x20 or above 0x7f as `\xNN`.
+fn time_quote(s: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &b in s {
+        if !(0x20..0x80).contains(&b) {
+            out.push_str(&format!("\\x{b:02x}"));
+        } else {
+            if b == b'"' || b == b'\\' {
+                out.push('\\');
+            }
+            out.push(char::from(b));
+        }
     }
-    if s == "0" {
+    out.push('"');
+    out
+}
+
+/// Durations at most 2^63 ns (the magnitude of `i64::MIN`).
+const LIMIT: u64 = 1 << 63;
+
+/// Go's `time.ParseDuration`, in nanoseconds: an optional sign, then
+/// decimal numbers with optional fractions and units `ns us µs μs ms s m
+/// h`; `0` alone.
+///
+/// # Errors
+///
+/// Go's texts: `time: invalid duration "x"`, `time: missing unit in
+/// duration "5"`, `time: unknown unit "d" in duration "1d"`.
+pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {}", time_quote(orig.as_bytes()));
+    let mut s = orig.as_bytes();
+    let mut neg = false;
+    if let Some(&c) = s.first()
+        && (c == b'-' || c == b'+')
+    {
+        neg = c == b'-';
+        s = s.get(1..).unwrap_or_default();
+    }
+    if s == b"0" {
         return Ok(0);
     }
     if s.is_empty() {
         return Err(invalid());
     }
-    let mut d: u64 = 0;
+    let mut total: u64 = 0;
     while !s.is_empty() {
-        let b = s.as_bytes();
-        if !(b.first() == Some(&b'.') || b.first().is_some_and(u8::is_ascii_digit)) {
+        if !s.first().is_some_and(|&c| c == b'.' || c.is_ascii_digit()) {
             return Err(invalid());
         }
         // Integer part.
         let mut i = 0;
         let mut v: u64 = 0;
-        while let Some(&c) = b.get(i) {
+        while let Some(&c) = s.get(i) {
             if !c.is_ascii_digit() {
                 break;
             }
-            if v > (1u64 << 63) / 10 {
+            if v > LIMIT / 10 {
                 return Err(invalid());
             }
             v = v * 10 + u64::from(c - b'0');
-            if v > 1u64 << 63 {
+            if v > LIMIT {
                 return Err(invalid());
             }
             i += 1;
         }
         let pre = i > 0;
-        // Fraction.
+        // Fraction: digits past what fits are ignored.
         let mut frac: u64 = 0;
         let mut scale: f64 = 1.0;
         let mut post = false;
-        if b.get(i) == Some(&b'.') {
+        if s.get(i) == Some(&b'.') {
             i += 1;
             let start = i;
             let mut overflow = false;
-            while let Some(&c) = b.get(i) {
+            while let Some(&c) = s.get(i) {
                 if !c.is_ascii_digit() {
                     break;
                 }
@@ -197,12 +223,12 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
                 if overflow {
                     continue;
                 }
-                if frac > ((1u64 << 63) - 1) / 10 {
+                if frac > (LIMIT - 1) / 10 {
                     overflow = true;
                     continue;
                 }
                 let y = frac * 10 + u64::from(c - b'0');
-                if y > 1u64 << 63 {
+                if y > LIMIT {
                     overflow = true;
                     continue;
                 }
@@ -214,51 +240,56 @@ pub fn parse_go_duration(orig: &str) -> Result<i64, String> {
         if !pre && !post {
             return Err(invalid());
         }
-        // Unit.
+        // Unit: everything up to the next digit or `.`.
         let unit_start = i;
-        while let Some(&c) = b.get(i) {
+        while let Some(&c) = s.get(i) {
             if c == b'.' || c.is_ascii_digit() {
                 break;
             }
             i += 1;
         }
         if i == unit_start {
-            return Err(format!("time: missing unit in duration {}", go_quote(orig)));
+            return Err(format!("time: missing unit in duration {}", time_quote(orig.as_bytes())));
         }
-        let unit = s.get(unit_start..i).ok_or_else(invalid)?;
+        let unit = s.get(unit_start..i).unwrap_or_default();
         let mult = match unit {
-            "ns" => NS,
-            "us" | "\u{b5}s" | "\u{3bc}s" => US,
-            "ms" => MS,
-            "s" => SEC,
-            "m" => MIN,
-            "h" => HOUR,
+            b"ns" => NS,
+            // `µs` (U+00B5) and `μs` (U+03BC).
+            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => US,
+            b"ms" => MS,
+            b"s" => SEC,
+            b"m" => MIN,
+            b"h" => HOUR,
             _ => {
-                return Err(format!("time: unknown unit {} in duration {}", go_quote(unit), go_quote(orig)));
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    time_quote(unit),
+                    time_quote(orig.as_bytes())
+                ));
             }
         };
-        if v > (1u64 << 63) / mult {
+        if v > LIMIT / mult {
             return Err(invalid());
         }
         v *= mult;
         if frac > 0 {
-            // Truncation toward zero is Go's conversion too.
+            // Go converts through float64, truncating.
             v += (frac as f64 * (mult as f64 / scale)) as u64;
-            if v > 1u64 << 63 {
+            if v > LIMIT {
                 return Err(invalid());
             }
         }
-        d = d.checked_add(v).ok_or_else(invalid)?;
-        if d > 1u64 << 63 {
+        total = total.checked_add(v).ok_or_else(invalid)?;
+        if total > LIMIT {
             return Err(invalid());
         }
-        s = s.get(i..).unwrap_or("");
+        s = s.get(i..).unwrap_or_default();
     }
     if neg {
-        // d <= 2^63 here, so the negation fits.
-        return Ok(0i64.wrapping_sub_unsigned(d));
+        // total <= 2^63, so the negation fits.
+        return Ok(0i64.wrapping_sub_unsigned(total));
     }
-    i64::try_from(d).map_err(|_| invalid())
+    i64::try_from(total).map_err(|_| invalid())
 }
 
 /// The lexer's duration literal: Prometheus syntax first, else Go's.

@@ -3,7 +3,10 @@
 //! (Loki's names), everything stays readable, re-runs are no-ops, faults at
 //! any point converge after a normal run, retention removes exactly the
 //! expired data (objects only after the sweep delay), and the lease keeps
-//! a second compactor out.
+//! a second compactor out. Chunk compaction merges small chunks with every
+//! entry reading back the same, alone and with retention, converges after
+//! faults, and removes the replaced objects only after the delay; the
+//! background schedule reports each run and stops.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -12,12 +15,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use lokistore::compactor::{ChunkCompaction, RetentionConfig, StreamRetention, TenantRetention};
 use lokistore::compactor::{CompactionReport, Compactor, CompactorConfig, CompactorError};
-use lokistore::compactor::{RetentionConfig, StreamRetention, TenantRetention};
 use lokistore::engine::{Engine, EngineConfig, LogQuery, PushStream};
 use lokistore::index::{IndexFileName, read_object};
 use lokistore::store::{Fault, FaultyStore, LocalFsStore, MemoryStore, ObjectStore, Op};
-use lokistore::{ChunkKey, Direction, Entry, Fingerprint, Labels, SyncMode, TenantId};
+use lokistore::{ChunkConfig, ChunkKey, Direction, Entry, Fingerprint, Labels, SyncMode, TenantId};
 
 const TENANTS: [&str; 3] = ["t1", "t2", "t3"];
 const BASE_DAY: i64 = 19_000;
@@ -129,7 +132,7 @@ fn index_files(store: &dyn ObjectStore) -> Vec<(String, Option<String>, IndexFil
 
 /// Asserts the compacted shape: no multi-tenant file, exactly one
 /// per-tenant file per (table, tenant) with Loki's name matching its TOC.
-fn assert_compacted(store: &dyn ObjectStore) {
+pub(crate) fn assert_compacted(store: &dyn ObjectStore) {
     let mut seen = BTreeSet::new();
     for m in store.list("index/").unwrap() {
         let parts: Vec<&str> = m.key.split('/').collect();
@@ -436,4 +439,358 @@ fn retention_survives_a_crash_between_upload_and_delete() {
         assert!(key.through_ms > (BASE_DAY + 2) * DAY_MS, "{k} kept");
     }
     check(&engine, &kept);
+}
+
+// ---------------------------------------------------------------------
+// Chunk compaction.
+
+/// Paths of every chunk object the index objects of `store` reference.
+pub(crate) fn referenced_chunk_paths(store: &dyn ObjectStore) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for m in store.list("index/").unwrap() {
+        let parts: Vec<&str> = m.key.split('/').collect();
+        let reader = read_object(&m.key, store.get(&m.key).unwrap()).unwrap();
+        for s in reader.all_series() {
+            let s = s.unwrap();
+            let tenant = match parts.as_slice() {
+                ["index", _, tenant, _] => tenant.to_string(),
+                _ => s.labels.get("__loki_tenant__").unwrap().to_owned(),
+            };
+            for c in &s.chunks {
+                let key = ChunkKey {
+                    tenant: tenant.clone(),
+                    fingerprint: s.fingerprint,
+                    from_ms: c.min_time,
+                    through_ms: c.max_time,
+                    checksum: c.checksum,
+                };
+                out.insert(store.chunk_path(&key));
+            }
+        }
+    }
+    out
+}
+
+/// Number of chunk references in the index (a chunk indexed in two
+/// tables counts twice).
+fn chunk_refs(store: &dyn ObjectStore) -> usize {
+    let mut n = 0;
+    for m in store.list("index/").unwrap() {
+        let reader = read_object(&m.key, store.get(&m.key).unwrap()).unwrap();
+        n += reader.all_series().map(|s| s.unwrap().chunks.len()).sum::<usize>();
+    }
+    n
+}
+
+/// Asserts every indexed chunk object exists and no other one does.
+pub(crate) fn assert_chunks_exactly_referenced(store: &dyn ObjectStore) {
+    let referenced = referenced_chunk_paths(store);
+    let stored = chunk_objects(store);
+    let dangling: Vec<&String> = referenced.difference(&stored).collect();
+    let leftover: Vec<&String> = stored.difference(&referenced).collect();
+    assert!(dangling.is_empty(), "indexed but missing: {dangling:?}");
+    assert!(leftover.is_empty(), "stored but not indexed: {leftover:?}");
+}
+
+/// Chunk compaction settings for small test data: chunks under 2 KiB
+/// uncompressed are small, new chunks are cut near 2 KiB compressed.
+fn small_chunks() -> ChunkCompaction {
+    ChunkCompaction {
+        chunk: ChunkConfig::default().with_target_size(2 * 1024).with_block_size(1024),
+        min_chunk_size: 2 * 1024,
+        ..ChunkCompaction::default()
+    }
+}
+
+/// Pushes `rounds` rounds of entries to three streams of every tenant,
+/// flushing after each round, so every stream gets one small chunk per
+/// round: the first half of the rounds on day `BASE_DAY`, the rest on the
+/// next day. Odd rounds also write an entry between the previous round's
+/// entries (overlapping chunks) and every fourth round repeats the
+/// previous round's first entry (a duplicate reads give once). One `t1`
+/// chunk spans midnight. Every third entry has structured metadata.
+fn push_small_chunks(engine: &Engine, rounds: i64) {
+    for r in 0..rounds {
+        let day = if r < rounds / 2 { BASE_DAY } else { BASE_DAY + 1 };
+        let base = |r: i64| day * DAY_NS + 2 * HOUR_NS + r * 60_000_000_000;
+        for t in TENANTS {
+            let tenant = TenantId::new(t).unwrap();
+            let mut push = Vec::new();
+            for s in 0..3i64 {
+                let labels: Labels = format!(r#"{{app="small", s="{s}"}}"#).parse().unwrap();
+                let mut entries: Vec<Entry> = (0..8i64)
+                    .map(|i| {
+                        let ts = base(r) + i * 1_000_000_000 + s * 1_000;
+                        let line = format!("{t} s{s} round {r} line {i} status=200 took={}ms", (r * 7 + i) % 97);
+                        let md = if i % 3 == 0 {
+                            vec![lokistore::Label::new("trace_id", format!("{r:x}{i:x}"))]
+                        } else {
+                            vec![]
+                        };
+                        Entry::with_metadata(ts, line, md)
+                    })
+                    .collect();
+                if r % 2 == 1 && r != rounds / 2 {
+                    let ts = base(r - 1) + 500_000_000 + s * 1_000;
+                    entries.insert(0, Entry::new(ts, format!("{t} s{s} round {r} late line")));
+                }
+                if r % 4 == 3 && r != rounds / 2 {
+                    let ts = base(r - 1) + s * 1_000;
+                    let line = format!("{t} s{s} round {} line 0 status=200 took={}ms", r - 1, ((r - 1) * 7) % 97);
+                    let md = vec![lokistore::Label::new("trace_id", format!("{:x}0", r - 1))];
+                    entries.insert(0, Entry::with_metadata(ts, line, md));
+                }
+                push.push(PushStream::new(labels, entries));
+            }
+            engine.push(&tenant, push).unwrap();
+        }
+        engine.flush().unwrap();
+    }
+    let span: Labels = r#"{app="span"}"#.parse().unwrap();
+    let midnight = (BASE_DAY + 1) * DAY_NS;
+    let entries = vec![Entry::new(midnight - 1_000_000_000, "before"), Entry::new(midnight + 1_000_000_000, "after")];
+    engine.push(&TenantId::new("t1").unwrap(), vec![PushStream::new(span, entries)]).unwrap();
+    engine.flush().unwrap();
+}
+
+/// Every entry of every tenant, as reads return them (after reloading the
+/// stored index).
+fn read_everything(engine: &Engine) -> Vec<(String, Vec<lokistore::engine::StreamEntries>)> {
+    engine.refresh_index().unwrap();
+    TENANTS
+        .iter()
+        .map(|t| (t.to_string(), engine.query_logs(&TenantId::new(*t).unwrap(), &everything()).unwrap()))
+        .collect()
+}
+
+#[test]
+fn chunk_compaction_merges_small_chunks_and_every_entry_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    push_small_chunks(&engine, 24);
+    let before = read_everything(&engine);
+    let total: usize = before.iter().flat_map(|(_, s)| s).map(|s| s.entries.len()).sum();
+    assert!(total > 1500, "{total}");
+    let old_chunks = chunk_objects(&*store);
+    assert!(old_chunks.len() > 200, "{}", old_chunks.len());
+    let refs_before = chunk_refs(&*store);
+
+    let now = Arc::new(AtomicI64::new((BASE_DAY + 3) * DAY_NS));
+    let c = Compactor::new(
+        Arc::clone(&store),
+        CompactorConfig { owner: "chunks".into(), chunks: Some(small_chunks()), ..CompactorConfig::default() },
+    )
+    .with_clock({
+        let now = Arc::clone(&now);
+        move || now.load(Ordering::SeqCst)
+    });
+    let r = c.run_once().unwrap();
+    assert!(r.skipped_objects.is_empty(), "{:?}", r.skipped_objects);
+    assert!(r.chunks_replaced > 10 * r.chunks_written / 2, "{r:?}");
+    assert!(r.chunks_written > 3 * 3 * 2, "several new chunks per stream and day: {r:?}");
+    assert_eq!(r.chunks_deleted, 0, "nothing deleted before the delay");
+    assert_compacted(&*store);
+    // Every entry reads the same, in the same order, with its metadata.
+    assert_eq!(read_everything(&engine), before);
+    let refs_after = chunk_refs(&*store);
+    assert!(refs_after * 5 < refs_before, "{refs_before} -> {refs_after}");
+    // The spanning chunk is left alone, in both tables.
+    assert_eq!(refs_after - r.chunks_written, 2, "only the spanning chunk's two references are old");
+    // The old objects stay for readers holding the old index.
+    let mut all = old_chunks.clone();
+    all.extend(referenced_chunk_paths(&*store));
+    assert_eq!(chunk_objects(&*store), all);
+
+    // A rerun before the delay changes nothing.
+    let data_keys = |s: &dyn ObjectStore| -> Vec<String> {
+        s.list("").unwrap().into_iter().map(|m| m.key).filter(|k| !k.starts_with("compactor/lease/")).collect()
+    };
+    let listing = data_keys(&*store);
+    let r = c.run_once().unwrap();
+    assert_eq!((r.files_written, r.files_deleted, r.chunks_written, r.chunks_deleted), (0, 0, 0, 0), "{r:?}");
+    assert_eq!(data_keys(&*store), listing);
+
+    // After the delay the sweeper removes the replaced objects, and only those.
+    now.fetch_add(2 * HOUR_NS + 1, Ordering::SeqCst);
+    let r = c.run_once().unwrap();
+    assert_eq!(r.chunks_deleted, old_chunks.len() - 1, "every old chunk but the spanning one: {r:?}");
+    assert_chunks_exactly_referenced(&*store);
+    assert!(store.list("compactor/markers/").unwrap().is_empty());
+    assert!(chunk_objects(&*store).len() * 5 < old_chunks.len());
+    assert_eq!(read_everything(&engine), before);
+
+    // Idempotent: nothing left to do.
+    let listing = data_keys(&*store);
+    let r = c.run_once().unwrap();
+    assert_eq!((r.files_written, r.chunks_written, r.chunks_deleted), (0, 0, 0), "{r:?}");
+    assert_eq!(data_keys(&*store), listing);
+
+    // New small chunks merge with the compacted ones' neighbours later.
+    push_small_chunks(&engine, 4);
+    let before = read_everything(&engine);
+    let r = c.run_once().unwrap();
+    assert!(r.chunks_written > 0, "{r:?}");
+    assert_compacted(&*store);
+    assert_eq!(read_everything(&engine), before);
+}
+
+#[test]
+fn chunk_compaction_works_with_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    push_small_chunks(&engine, 12);
+    let before = read_everything(&engine);
+    // Day BASE_DAY expires for t2; the rest is kept and merged.
+    let mut tenants = HashMap::new();
+    // 30h: day BASE_DAY is older than that, the next day stays younger
+    // than that through the test.
+    tenants.insert("t2".to_owned(), TenantRetention::with_period(Duration::from_secs(30 * 3600)));
+    let retention = RetentionConfig { tenants, delete_delay: Duration::from_secs(3600), ..Default::default() };
+    let now = Arc::new(AtomicI64::new((BASE_DAY + 2) * DAY_NS + HOUR_NS));
+    let c = Compactor::new(
+        Arc::clone(&store),
+        CompactorConfig {
+            owner: "both".into(),
+            retention: Some(retention),
+            chunks: Some(small_chunks()),
+            ..CompactorConfig::default()
+        },
+    )
+    .with_clock({
+        let now = Arc::clone(&now);
+        move || now.load(Ordering::SeqCst)
+    });
+    let r = c.run_once().unwrap();
+    assert!(r.chunks_marked > 0 && r.chunks_written > 0, "{r:?}");
+    assert_compacted(&*store);
+    let want: Vec<(String, Vec<lokistore::engine::StreamEntries>)> = before
+        .iter()
+        .map(|(t, streams)| {
+            let kept = streams
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    if t == "t2" {
+                        s.entries.retain(|e| e.timestamp >= (BASE_DAY + 1) * DAY_NS);
+                    }
+                    s
+                })
+                .filter(|s| !s.entries.is_empty())
+                .collect();
+            (t.clone(), kept)
+        })
+        .collect();
+    assert_ne!(want, before);
+    assert_eq!(read_everything(&engine), want);
+    // Retention's delay is one hour here, chunk compaction's 2h: the longer
+    // one applies to every marker.
+    assert_eq!(c.delete_delay(), Duration::from_secs(2 * 3600));
+    now.fetch_add(2 * HOUR_NS + 1, Ordering::SeqCst);
+    let r = c.run_once().unwrap();
+    assert!(r.chunks_deleted > 0, "{r:?}");
+    assert_chunks_exactly_referenced(&*store);
+    assert_eq!(read_everything(&engine), want);
+    let r = c.run_once().unwrap();
+    assert_eq!((r.files_written, r.chunks_written, r.chunks_marked, r.chunks_deleted), (0, 0, 0, 0), "{r:?}");
+}
+
+#[test]
+fn chunk_compaction_faults_then_a_normal_run_converge() {
+    // Each case fails one kind of step of the first run; a second run
+    // settles its journal and finishes; after the delay the store holds
+    // exactly the indexed chunks.
+    let cases: Vec<(Op, &str, Fault)> = vec![
+        (Op::Put, "t1/", Fault::Fail),
+        (Op::Put, "t2/", Fault::FailAfter),
+        (Op::Put, "index/", Fault::Fail),
+        (Op::Put, "index/", Fault::Truncate),
+        (Op::Delete, "index/", Fault::Fail),
+        (Op::PutIfAbsent, "compactor/markers/ready/", Fault::Fail),
+        (Op::Get, "t3/", Fault::Fail),
+    ];
+    let (mut rolled_back, mut kept) = (0, 0);
+    for (op, key, fault) in cases {
+        let what = format!("{op:?} {key} {fault:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let base: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+        let faulty = Arc::new(FaultyStore::new(Arc::clone(&base)));
+        let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&base)).unwrap();
+        push_small_chunks(&engine, 8);
+        let before = read_everything(&engine);
+        let make = |store: Arc<dyn ObjectStore>, t: i64| {
+            Compactor::new(
+                store,
+                CompactorConfig { owner: "f".into(), chunks: Some(small_chunks()), ..CompactorConfig::default() },
+            )
+            .with_clock(move || t)
+        };
+        let t0 = (BASE_DAY + 3) * DAY_NS;
+        match fault {
+            Fault::Fail => faulty.fail_always(op, key),
+            other => faulty.inject(op, key, other, 1),
+        }
+        let failed = make(faulty.clone(), t0).run_once();
+        faulty.clear();
+        if matches!(fault, Fault::Fail) {
+            assert!(failed.is_err(), "{what}: {failed:?}");
+        }
+        assert_eq!(read_everything(&engine), before, "{what}: after the failed run");
+        // The failed run's lease expired 10 minutes later.
+        let r = make(Arc::clone(&base), t0 + HOUR_NS).run_once().unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(r.skipped_objects.is_empty(), "{what}: {:?}", r.skipped_objects);
+        rolled_back += r.passes_rolled_back;
+        assert_compacted(&*base);
+        assert_eq!(read_everything(&engine), before, "{what}: after the second run");
+        let r = make(Arc::clone(&base), t0 + 4 * HOUR_NS).run_once().unwrap();
+        assert_eq!((r.files_written, r.chunks_written), (0, 0), "{what}: {r:?}");
+        // Chunks of a rolled back pass that the redone pass wrote again
+        // (same bytes, same key) are kept.
+        kept += r.chunks_kept_referenced;
+        assert_chunks_exactly_referenced(&*base);
+        assert!(base.list("compactor/markers/").unwrap().is_empty(), "{what}");
+        assert_eq!(read_everything(&engine), before, "{what}: after the sweep");
+        drop(engine);
+    }
+    assert!(rolled_back > 0 && kept > 0, "{rolled_back} {kept}");
+}
+
+#[test]
+fn background_compactor_reports_each_run_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    push_small_chunks(&engine, 4);
+    let before = read_everything(&engine);
+    let cfg = CompactorConfig { owner: "bg".into(), chunks: Some(small_chunks()), ..CompactorConfig::default() };
+    // Another compactor holds the lease: the first run reports the error.
+    let other = Compactor::new(Arc::clone(&store), CompactorConfig { owner: "other".into(), ..Default::default() });
+    let held = other.acquire_lease().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = Compactor::new(Arc::clone(&store), cfg).spawn_with(Duration::from_millis(5), move |res| {
+        let _ = tx.send(res.as_ref().map(|r| r.chunks_written).map_err(|e| e.to_string()));
+    });
+    let first = rx.recv().unwrap();
+    assert!(first.as_ref().is_err_and(|e| e.contains("held by \"other\"")), "{first:?}");
+    held.release().unwrap();
+    let written = loop {
+        match rx.recv().unwrap() {
+            Ok(n) => break n,
+            Err(e) => assert!(e.contains("held by"), "{e}"),
+        }
+    };
+    assert!(written > 0);
+    // Later runs find nothing to do.
+    assert_eq!(rx.recv().unwrap(), Ok(0));
+    assert!(handle.is_running());
+    handle.stop();
+    // The thread is gone (the channel is closed); runs reported meanwhile
+    // found nothing to do.
+    assert!(rx.iter().all(|r| r == Ok(0)));
+    assert_compacted(&*store);
+    assert_eq!(read_everything(&engine), before);
+    // Dropping a handle stops it too.
+    let h = Compactor::new(Arc::clone(&store), CompactorConfig::default()).spawn(Duration::from_secs(3600));
+    drop(h);
 }

@@ -87,3 +87,28 @@ pub fn load_engine(dir: &std::path::Path) -> Engine {
     engine.flush().unwrap();
     engine
 }
+
+/// The dataset as Loki's push API bodies (JSON, structured metadata as the
+/// third element of a value), each stream in timestamp order, at most
+/// 1000 entries a body: how it was loaded into Loki.
+pub fn push_bodies() -> Vec<Value> {
+    let mut by_stream: BTreeMap<String, (Value, Vec<(i64, Value)>)> = BTreeMap::new();
+    for v in read_jsonl("dataset.jsonl") {
+        let key = v["stream"].to_string();
+        let ts = v["ts_ns"].as_i64().unwrap();
+        let mut value = vec![Value::String(ts.to_string()), v["line"].clone()];
+        if v["metadata"].is_object() {
+            value.push(v["metadata"].clone());
+        }
+        by_stream.entry(key).or_insert_with(|| (v["stream"].clone(), Vec::new())).1.push((ts, Value::Array(value)));
+    }
+    let mut out = Vec::new();
+    for (_, (stream, mut values)) in by_stream {
+        values.sort_by_key(|(ts, _)| *ts);
+        for part in values.chunks(1000) {
+            let values: Vec<Value> = part.iter().map(|(_, v)| v.clone()).collect();
+            out.push(serde_json::json!({"streams": [{"stream": stream, "values": values}]}));
+        }
+    }
+    out
+}

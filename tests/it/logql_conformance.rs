@@ -2,7 +2,12 @@
 //! of `../shared/conformance/` against an engine holding the conformance
 //! dataset, flushed to a store as Loki's was, and compares with the
 //! answers Grafana Loki gave. Prints `N passed, N failed` and the failing
-//! cases; metric queries are counted apart until their evaluator exists.
+//! cases; metric queries are counted apart (`logql_metric_conformance`).
+//!
+//! In server mode ([`conformance_through_http_matches_loki`]) the example
+//! server is started as a process, the dataset is pushed through its HTTP
+//! API and every request (log, metric, metadata and tenant cases) is sent
+//! as Loki received it; answers are compared with the same code.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +19,7 @@ use crate::conformance_data::{load_engine, parse_time, read_jsonl};
 
 type StreamSet = BTreeSet<(BTreeMap<String, String>, Vec<(String, String)>)>;
 
-fn golden_streams(body: &Value) -> StreamSet {
+pub fn golden_streams(body: &Value) -> StreamSet {
     body["data"]["result"]
         .as_array()
         .unwrap()
@@ -177,4 +182,104 @@ fn conformance_log_queries_match_loki() {
         eprintln!("  FAILED {f}");
     }
     assert!(failed.is_empty(), "{} conformance cases failed", failed.len());
+}
+
+/// A golden request's parameters as a query string (`match[]` may repeat).
+fn request_query(params: &Value) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (k, v) in params.as_object().unwrap() {
+        match v {
+            Value::Array(vs) => pairs.extend(vs.iter().map(|x| (k.as_str(), x.as_str().unwrap().to_owned()))),
+            Value::String(s) => pairs.push((k.as_str(), s.clone())),
+            other => pairs.push((k.as_str(), other.to_string())),
+        }
+    }
+    crate::server_support::query_string(&pairs)
+}
+
+/// `None` when the server's answer `ours` to request `q` matches Loki's `g`.
+fn diff_http(q: &Value, g: &Value, status: u16, ours: &[u8]) -> Option<String> {
+    let want_status = g["status"].as_u64().unwrap();
+    if want_status >= 400 || status >= 400 {
+        return (u64::from(status) != want_status).then(|| {
+            format!("Loki answered {want_status}, we answered {status}: {}", String::from_utf8_lossy(ours).trim_end())
+        });
+    }
+    let ours: Value = match serde_json::from_slice(ours) {
+        Ok(v) => v,
+        Err(e) => return Some(format!("our answer is not JSON: {e}")),
+    };
+    let (want, got) = (&g["body"]["data"], &ours["data"]);
+    let kind = q["kind"].as_str().unwrap();
+    match kind {
+        "range" | "instant" => match want["resultType"].as_str() {
+            Some("streams") => {
+                if got["resultType"] != "streams" {
+                    return Some(format!("streams expected, {} got", got["resultType"]));
+                }
+                let (w, o) = (golden_streams(&g["body"]), golden_streams(&ours));
+                (w != o).then(|| {
+                    let first = w.symmetric_difference(&o).next().map(|s| format!("{:?}", s.0)).unwrap_or_default();
+                    format!("{} streams expected, {} got; first differing stream {first}", w.len(), o.len())
+                })
+            }
+            want_type => {
+                use crate::logql_metric_conformance::{diff_answers, golden_answer};
+                let ours_type = match got["resultType"].as_str() {
+                    Some("matrix") => "matrix",
+                    Some("vector") => "vector",
+                    Some("scalar") => "scalar",
+                    other => return Some(format!("{want_type:?} expected, {other:?} got")),
+                };
+                let query = q["query"].as_str().unwrap();
+                diff_answers(kind, query, want_type, ours_type, golden_answer(want), golden_answer(got))
+            }
+        },
+        "series" => {
+            let set = |v: &Value| v.as_array().map(|a| a.iter().map(Value::to_string).collect::<BTreeSet<_>>());
+            (set(want) != set(got)).then(|| format!("series differ from Loki's {want}: {got}"))
+        }
+        _ => (want != got).then(|| format!("{kind} differs from Loki's {want}: {got}")),
+    }
+}
+
+#[test]
+fn conformance_through_http_matches_loki() {
+    use crate::server_support::Server;
+    let config = "[limits]\ndiscover_service_name = []\nmax_entries_limit_per_query = 100000\n\
+                  max_query_series = 100000\ncreation_grace_period = \"\"\n[wal]\nsync = \"never\"\n[flush]\ninterval = \"\"\n";
+    let server = Server::start(config, &["--auth-enabled"]);
+    let tenant = [("Content-Type", "application/json"), ("X-Scope-OrgID", "conformance")];
+    for body in crate::conformance_data::push_bodies() {
+        let r = server.request("POST", "/loki/api/v1/push", &tenant, body.to_string().as_bytes());
+        assert_eq!(r.status, 204, "push: {}", r.text());
+    }
+    let r = server.request("POST", "/flush", &[], b"");
+    assert_eq!(r.status, 204, "flush: {}", r.text());
+
+    let golden: BTreeMap<String, Value> =
+        read_jsonl("golden.jsonl").into_iter().map(|g| (g["id"].as_str().unwrap().to_owned(), g)).collect();
+    let (mut passed, mut failed) = (0, Vec::new());
+    for q in read_jsonl("queries.jsonl") {
+        let id = q["id"].as_str().unwrap().to_owned();
+        let Some(g) = golden.get(&id) else { continue };
+        let req = &g["request"];
+        // `tenant` overrides the header; null or "__none__" sends none.
+        let org = match req.get("tenant").or_else(|| q.get("tenant")) {
+            None => Some("conformance"),
+            Some(Value::String(t)) if t != "__none__" => Some(t.as_str()),
+            Some(_) => None,
+        };
+        let path = format!("{}?{}", req["path"].as_str().unwrap(), request_query(&req["params"]));
+        let r = server.get(&path, org);
+        match diff_http(&q, g, r.status, &r.body) {
+            None => passed += 1,
+            Some(d) => failed.push(format!("{id}: {}", d)),
+        }
+    }
+    eprintln!("LogQL conformance through HTTP (example server): {passed} passed, {} failed", failed.len());
+    for f in &failed {
+        eprintln!("  FAILED {f}");
+    }
+    assert!(failed.is_empty(), "{} conformance cases failed through HTTP", failed.len());
 }

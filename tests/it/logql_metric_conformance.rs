@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::conformance_data::{load_engine, parse_time, read_jsonl};
 
-fn parse_step(v: &Value) -> Option<i64> {
+pub fn parse_step(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_f64().map(|s| (s * 1e9) as i64),
         Value::String(s) => {
@@ -25,7 +25,7 @@ fn parse_step(v: &Value) -> Option<i64> {
 }
 
 /// Label set → points `(ms, value)`.
-type Answer = Vec<(BTreeMap<String, String>, Vec<(i64, f64)>)>;
+pub type Answer = Vec<(BTreeMap<String, String>, Vec<(i64, f64)>)>;
 
 fn golden_point(p: &Value) -> (i64, f64) {
     let ts = p[0].as_f64().unwrap();
@@ -38,7 +38,7 @@ fn golden_point(p: &Value) -> (i64, f64) {
     ((ts * 1000.0).round() as i64, v)
 }
 
-fn golden_answer(data: &Value) -> Answer {
+pub fn golden_answer(data: &Value) -> Answer {
     let metric = |m: &Value| -> BTreeMap<String, String> {
         m.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect()
     };
@@ -89,6 +89,47 @@ fn same_series(
     a.0 == b.0 && a.1.len() == b.1.len() && a.1.iter().zip(&b.1).all(|(x, y)| x.0 == y.0 && close(x.1, y.1))
 }
 
+/// `None` when our answer (`ours_type`, `ours`) matches Loki's
+/// (`want_type`, `want`), else what differs. Series order counts only for
+/// an instant query whose outermost function is `sort` / `sort_desc`.
+pub fn diff_answers(
+    kind: &str,
+    query: &str,
+    want_type: Option<&str>,
+    ours_type: &str,
+    mut want: Answer,
+    mut ours: Answer,
+) -> Option<String> {
+    let outer = lokistore::logql::parse_expr(query).ok();
+    let ordered = kind == "instant"
+        && matches!(&outer, Some(lokistore::logql::Expr::Sample(lokistore::logql::SampleExpr::VectorAggregation(v)))
+            if matches!(v.op, lokistore::logql::VectorOp::Sort | lokistore::logql::VectorOp::SortDesc));
+    if !ordered {
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        ours.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let ok = Some(ours_type) == want_type
+        && want.len() == ours.len()
+        && want.iter().zip(&ours).all(|(a, b)| same_series(a, b));
+    if ok {
+        return None;
+    }
+    let first = want
+        .iter()
+        .zip(&ours)
+        .find(|(a, b)| !same_series(a, b))
+        .map(|(a, b)| format!("\n      want {a:?}\n      got  {b:?}"))
+        .unwrap_or_default();
+    let keys = |s: &Answer| s.iter().map(|x| x.0.clone()).collect::<BTreeSet<_>>();
+    Some(format!(
+        "{} {} series expected, {ours_type} {} got (labels equal: {}){first}",
+        want_type.unwrap_or("?"),
+        want.len(),
+        ours.len(),
+        keys(&want) == keys(&ours)
+    ))
+}
+
 #[test]
 fn conformance_metric_queries_match_loki() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,36 +175,11 @@ fn conformance_metric_queries_match_loki() {
             (Err(e), _) => failed.push(format!("{id}: {query}: error {e}")),
             (Ok(r), s) if s >= 400 => failed.push(format!("{id}: {query}: Loki answered {s}, we answered {r:?}")),
             (Ok(r), _) => {
-                let (ours_type, mut ours) = our_answer(&r);
-                let mut want = golden_answer(&g["body"]["data"]);
-                let outer = lokistore::logql::parse_expr(query).ok();
-                let ordered = kind == "instant"
-                    && matches!(&outer, Some(lokistore::logql::Expr::Sample(lokistore::logql::SampleExpr::VectorAggregation(v)))
-                        if matches!(v.op, lokistore::logql::VectorOp::Sort | lokistore::logql::VectorOp::SortDesc));
-                if !ordered {
-                    want.sort_by(|a, b| a.0.cmp(&b.0));
-                    ours.sort_by(|a, b| a.0.cmp(&b.0));
-                }
-                let ok = Some(ours_type) == result_type
-                    && want.len() == ours.len()
-                    && want.iter().zip(&ours).all(|(a, b)| same_series(a, b));
-                if ok {
-                    passed += 1;
-                } else {
-                    let first = want
-                        .iter()
-                        .zip(&ours)
-                        .find(|(a, b)| !same_series(a, b))
-                        .map(|(a, b)| format!("\n      want {a:?}\n      got  {b:?}"))
-                        .unwrap_or_default();
-                    let keys = |s: &Answer| s.iter().map(|x| x.0.clone()).collect::<BTreeSet<_>>();
-                    failed.push(format!(
-                        "{id}: {query}: {} {} series expected, {ours_type} {} got (labels equal: {}){first}",
-                        result_type.unwrap_or("?"),
-                        want.len(),
-                        ours.len(),
-                        keys(&want) == keys(&ours)
-                    ));
+                let (ours_type, ours) = our_answer(&r);
+                let want = golden_answer(&g["body"]["data"]);
+                match diff_answers(kind, query, result_type, ours_type, want, ours) {
+                    None => passed += 1,
+                    Some(d) => failed.push(format!("{id}: {query}: {d}")),
                 }
             }
         }

@@ -454,7 +454,8 @@ impl Worker {
             } else {
                 builder.reset();
                 e.for_each_metadata(|n, v| builder.set_metadata(n, v));
-                match pipeline.process(&mut builder, e.timestamp(), line) {
+                // The leading filter already ran on the raw line.
+                match pipeline.process_after_leading(&mut builder, e.timestamp(), line) {
                     Some(l) => (l, None),
                     None => return ControlFlow::Continue(()),
                 }
@@ -549,6 +550,14 @@ fn merge(units_out: Vec<UnitOut>, units: &[Unit], direction: Direction, limit: u
             }
         }
     }
+    result.streams = finish(outs, direction, limit);
+    result
+}
+
+/// The answer's streams from the merged output streams (each holding its
+/// entries in stream order): entries in direction order, streams in label
+/// order, Loki's limit over all of them, empty ones left out.
+fn finish(mut outs: Vec<Group>, direction: Direction, limit: usize) -> Vec<LogStream> {
     // Entries of one output stream may come from several input streams
     // (a parser can map different streams to equal labels): order them,
     // stably (at equal times, in stream order).
@@ -562,12 +571,10 @@ fn merge(units_out: Vec<UnitOut>, units: &[Unit], direction: Direction, limit: u
     if limit > 0 {
         apply_limit(&mut outs, limit, direction);
     }
-    result.streams = outs
-        .into_iter()
+    outs.into_iter()
         .filter(|o| !o.entries.is_empty())
         .map(|o| LogStream { labels: o.labels, label_string: o.key, entries: o.entries })
-        .collect();
-    result
+        .collect()
 }
 
 /// Keeps the first `limit` entries over all streams in direction order;
@@ -667,21 +674,7 @@ mod tests {
                 })
                 .unwrap();
         }
-        for o in &mut outs {
-            match direction {
-                Direction::Forward => o.entries.sort_by_key(|e| e.0),
-                Direction::Backward => o.entries.sort_by_key(|e| std::cmp::Reverse(e.0)),
-            }
-        }
-        outs.sort_by(|a, b| a.key.cmp(&b.key));
-        if limit > 0 {
-            apply_limit(&mut outs, limit, direction);
-        }
-        result.streams = outs
-            .into_iter()
-            .filter(|o| !o.entries.is_empty())
-            .map(|o| LogStream { labels: o.labels, label_string: o.key, entries: o.entries })
-            .collect();
+        result.streams = finish(outs, direction, limit);
         result
     }
 

@@ -43,12 +43,23 @@ enum CLabelFormat {
     Template { dst: String, template: Template },
 }
 
+/// Early rejection for a parser directly followed by a label filter:
+/// `(name, filter)` pairs meaning "once the parser has set `name` to a
+/// value `filter` rejects, the label filter will drop the line". Only
+/// parsers where the first value set for a name is final (`logfmt` and
+/// `json` without arguments: first writer wins) use them, and only
+/// filters whose verdict on a present label depends on its value alone
+/// (not on `__error__`), so dropping the line at that point gives the
+/// answer the full run would: the line is dropped either way, and what
+/// the parser would have added to it is never seen.
+type EarlyChecks = Vec<(String, CLabelFilter)>;
+
 #[derive(Debug)]
 enum CStage {
     Filter(LineFilter),
-    Logfmt(LogfmtParser),
+    Logfmt(LogfmtParser, EarlyChecks),
     LogfmtExpr(LogfmtExpressionParser),
-    Json(JsonParser),
+    Json(JsonParser, EarlyChecks),
     JsonExpr(JsonExpressionParser),
     Regexp(RegexpParser),
     Pattern(PatternParser),
@@ -162,12 +173,14 @@ fn compile_label_filter(f: &LabelFilter) -> Result<CLabelFilter, EvalError> {
 fn compile_stage(s: &Stage) -> Result<CStage, EvalError> {
     Ok(match s {
         Stage::LineFilter(f) => CStage::Filter(compile_line_filter(f)?),
-        Stage::Logfmt(p) if p.extractions.is_empty() => CStage::Logfmt(LogfmtParser::new(p.strict, p.keep_empty)),
+        Stage::Logfmt(p) if p.extractions.is_empty() => {
+            CStage::Logfmt(LogfmtParser::new(p.strict, p.keep_empty), EarlyChecks::new())
+        }
         Stage::Logfmt(p) => {
             let exprs: Vec<(String, String)> = p.extractions.iter().map(|e| (e.label.clone(), e.key.clone())).collect();
             CStage::LogfmtExpr(LogfmtExpressionParser::new(&exprs, p.strict)?)
         }
-        Stage::Json(p) if p.extractions.is_empty() => CStage::Json(JsonParser::new()),
+        Stage::Json(p) if p.extractions.is_empty() => CStage::Json(JsonParser::new(), EarlyChecks::new()),
         Stage::Json(p) => {
             let exprs: Vec<(&str, &str)> = p.extractions.iter().map(|e| (e.label.as_str(), e.expr.as_str())).collect();
             CStage::JsonExpr(JsonExpressionParser::parse(&exprs)?)
@@ -201,7 +214,8 @@ impl Pipeline {
     /// Compiles `stages` (in written order).
     pub fn new(stages: &[Stage]) -> Result<Self, EvalError> {
         let mut out = Vec::new();
-        for group in reorder(stages) {
+        let groups = reorder(stages);
+        for (k, group) in groups.iter().enumerate() {
             if group.len() > 1 || matches!(group.first(), Some(Stage::LineFilter(_))) {
                 let mut fs = Vec::with_capacity(group.len());
                 for s in group {
@@ -211,7 +225,15 @@ impl Pipeline {
                 }
                 out.push(CStage::Filter(if fs.len() == 1 { fs.remove(0) } else { LineFilter::all(fs) }));
             } else if let Some(s) = group.first() {
-                out.push(compile_stage(s)?);
+                let mut stage = compile_stage(s)?;
+                if let CStage::Logfmt(_, early) | CStage::Json(_, early) = &mut stage
+                    && let Some([Stage::LabelFilter(f)]) = groups.get(k + 1).map(Vec::as_slice)
+                {
+                    for (name, f) in early_checks(f) {
+                        early.push((name.to_owned(), compile_label_filter(f)?));
+                    }
+                }
+                out.push(stage);
             }
         }
         Ok(Self { stages: out, line: Vec::new(), spare: Vec::new(), text: String::new(), snapshot: Vec::new() })
@@ -241,9 +263,32 @@ impl Pipeline {
     /// given the entry's structured metadata. Returns the output line, or
     /// `None` when a stage drops it.
     pub fn process<'a>(&'a mut self, builder: &mut LabelsBuilder, ts: i64, line: &'a [u8]) -> Option<&'a [u8]> {
+        self.process_from(0, builder, ts, line)
+    }
+
+    /// [`process`](Self::process) for a line that already passed the
+    /// [`leading_filter`](Self::leading_filter) (the caller applied it to
+    /// the raw line): the filter is not run again.
+    pub fn process_after_leading<'a>(
+        &'a mut self,
+        builder: &mut LabelsBuilder,
+        ts: i64,
+        line: &'a [u8],
+    ) -> Option<&'a [u8]> {
+        let skip = usize::from(self.leading_filter().is_some());
+        self.process_from(skip, builder, ts, line)
+    }
+
+    fn process_from<'a>(
+        &'a mut self,
+        skip: usize,
+        builder: &mut LabelsBuilder,
+        ts: i64,
+        line: &'a [u8],
+    ) -> Option<&'a [u8]> {
         let Pipeline { stages, line: buf, spare, text, snapshot } = self;
         let mut rewritten = false;
-        for stage in stages.iter_mut() {
+        for stage in stages.iter_mut().skip(skip) {
             let cur: &[u8] = if rewritten { buf } else { line };
             match stage {
                 CStage::Filter(f) => {
@@ -251,9 +296,19 @@ impl Pipeline {
                         return None;
                     }
                 }
-                CStage::Logfmt(p) => p.process(cur, builder),
+                CStage::Logfmt(p, early) if !early.is_empty() => {
+                    if !p.process_watched(cur, builder, &mut |n, v| rejects_early(early, n, v)) {
+                        return None;
+                    }
+                }
+                CStage::Logfmt(p, _) => p.process(cur, builder),
                 CStage::LogfmtExpr(p) => p.process(cur, builder),
-                CStage::Json(p) => p.process(cur, builder),
+                CStage::Json(p, early) if !early.is_empty() => {
+                    if !p.process_watched(cur, builder, &mut |n, v| rejects_early(early, n, v)) {
+                        return None;
+                    }
+                }
+                CStage::Json(p, _) => p.process(cur, builder),
                 CStage::JsonExpr(p) => p.process(cur, builder),
                 CStage::Regexp(p) => p.process(cur, builder),
                 CStage::Pattern(p) => p.process(cur, builder),
@@ -304,6 +359,59 @@ impl Pipeline {
             }
         }
         Some(if rewritten { buf } else { line })
+    }
+}
+
+/// The label a filter reads, when its verdict on a present label depends
+/// on that label's value alone: string, regex and converting filters (not
+/// `ip()`, which passes lines with an error), not on the error labels
+/// (they read the error fields, which parsers do not set through labels);
+/// `and` / `or` of such filters on one label.
+fn single_label(f: &LabelFilter) -> Option<&str> {
+    let name = match f {
+        LabelFilter::Matcher(m) => m.name(),
+        LabelFilter::Number { name, .. } | LabelFilter::Duration { name, .. } | LabelFilter::Bytes { name, .. } => {
+            name.as_str()
+        }
+        LabelFilter::Ip { .. } => return None,
+        LabelFilter::And(v) | LabelFilter::Or(v) => {
+            let first = single_label(v.first()?)?;
+            return v.iter().all(|f| single_label(f) == Some(first)).then_some(first);
+        }
+    };
+    (name != log::ERROR_LABEL && name != log::ERROR_DETAILS_LABEL).then_some(name)
+}
+
+/// The early checks of a label filter (see [`EarlyChecks`]): the filter
+/// itself when it reads one label; for an `and`, each operand's (any
+/// operand rejecting rejects the line).
+fn early_checks(f: &LabelFilter) -> Vec<(&str, &LabelFilter)> {
+    if let Some(name) = single_label(f) {
+        return vec![(name, f)];
+    }
+    match f {
+        LabelFilter::And(v) => v.iter().flat_map(early_checks).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether one of `checks` on label `name` rejects `value`.
+fn rejects_early(checks: &EarlyChecks, name: &str, value: &str) -> bool {
+    checks.iter().any(|(n, f)| n == name && rejects(f, value))
+}
+
+/// Whether filter `f` (reading one label, see [`single_label`]) drops a
+/// line whose label has the value `v`. Conversion failures keep the line.
+fn rejects(f: &CLabelFilter, v: &str) -> bool {
+    match f {
+        CLabelFilter::Matcher(m) => !m.matches(v),
+        CLabelFilter::Regex(_, re, negated) => re.is_match(v) == *negated,
+        CLabelFilter::Number(_, op, x) => log::parse_go_float(v).is_ok_and(|l| !op.apply(l, *x)),
+        CLabelFilter::Duration(_, op, x) => log::parse_go_duration(v).is_ok_and(|l| !op.apply(l, *x)),
+        CLabelFilter::Bytes(_, op, x) => log::parse_humanize_bytes(v).is_ok_and(|l| !op.apply(l, *x)),
+        CLabelFilter::Ip(..) => false,
+        CLabelFilter::And(fs) => fs.iter().any(|f| rejects(f, v)),
+        CLabelFilter::Or(fs) => fs.iter().all(|f| rejects(f, v)),
     }
 }
 
@@ -429,5 +537,127 @@ impl TemplateData for SnapshotData<'_> {
 
     fn timestamp(&self) -> i64 {
         self.ts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::Labels;
+
+    /// Runs `query`'s pipeline over `lines` with and without early
+    /// rejection; the output lines and label sets must agree.
+    fn same_with_and_without_early(stream: &str, query: &str, lines: &[&str]) -> usize {
+        let Ok(crate::logql::Expr::Log(sel)) = crate::logql::parse_expr(query) else { panic!("{query}") };
+        let mut early = Pipeline::new(&sel.stages).unwrap();
+        let mut full = Pipeline::new(&sel.stages).unwrap();
+        let mut checks = 0;
+        for s in &mut full.stages {
+            if let CStage::Logfmt(_, e) | CStage::Json(_, e) = s {
+                checks += e.len();
+                e.clear();
+            }
+        }
+        assert!(checks > 0, "{query}: no early check");
+        let labels: Labels = stream.parse().unwrap();
+        let (mut a, mut b) = (LabelsBuilder::new(&labels), LabelsBuilder::new(&labels));
+        let mut kept = 0;
+        for line in lines {
+            a.reset();
+            b.reset();
+            a.set_metadata("meta", "m");
+            b.set_metadata("meta", "m");
+            let x = early.process(&mut a, 0, line.as_bytes()).map(<[u8]>::to_vec);
+            let y = full.process(&mut b, 0, line.as_bytes()).map(<[u8]>::to_vec);
+            assert_eq!(x, y, "{query} on {line}");
+            if x.is_some() {
+                kept += 1;
+                assert_eq!(a.label_string(), b.label_string(), "{query} on {line}");
+            }
+        }
+        kept
+    }
+
+    #[test]
+    fn early_rejection_gives_the_full_answer() {
+        let logfmt = [
+            "level=error msg=x",
+            "msg=x level=info",
+            "level= level=error",
+            "level=info level=error",
+            "lev-el=error level=warn",
+            "meta=1 level=error",
+            "status=500 level=error",
+            "status=abc level=error",
+            "status=0x1p9 dur=1s",
+            "status=NaN",
+            "level=\"err\\u006fr\" a=b",
+            "bad\"key level=error",
+            "",
+        ];
+        let json = [
+            r#"{"level":"error","status":500}"#,
+            r#"{"level":"info","status":"503"}"#,
+            r#"{"status":"x","level":"error"}"#,
+            r#"{"status":200,"status":500}"#,
+            r#"{"a":{"status":500},"a_status":200}"#,
+            r#"{"level":"error","status":5"#,
+            r#"{"level":"err\u006fr"}"#,
+            "not json",
+        ];
+        let s = r#"{app="x"}"#;
+        let cases: &[(&str, &[&str])] = &[
+            (r#"{app="x"} | logfmt | level="error""#, &logfmt),
+            (r#"{app="x"} | logfmt | level=~"err.*" or level="warn""#, &logfmt),
+            (r#"{app="x"} | logfmt | level!="info" and status >= 500"#, &logfmt),
+            (r#"{app="x"} | logfmt --strict | status > 100 | line_format "{{.level}}""#, &logfmt),
+            (r#"{app="x"} | logfmt | dur > 500ms"#, &logfmt),
+            (r#"{app="x"} | logfmt | meta_extracted="1""#, &logfmt),
+            (r#"{app="x"} | json | status >= 500"#, &json),
+            (r#"{app="x"} | json | level="error", status < 501"#, &json),
+            (r#"{app="x"} | json | a_status > 100"#, &json),
+        ];
+        let mut kept = 0;
+        for (q, lines) in cases {
+            kept += same_with_and_without_early(s, q, lines);
+        }
+        assert!(kept > 10);
+        // A stream label of the same name: parsers write `level_extracted`.
+        same_with_and_without_early(r#"{level="error"}"#, r#"{app="x"} | logfmt | level="error""#, &logfmt);
+    }
+
+    #[test]
+    fn filters_reading_errors_get_no_early_check() {
+        for q in [
+            r#"{app="x"} | logfmt | __error__="""#,
+            r#"{app="x"} | logfmt | addr = ip("10.0.0.0/8")"#,
+            r#"{app="x"} | logfmt | level="error" or status=500"#,
+            r#"{app="x"} | logfmt | drop x | level="error""#,
+            r#"{app="x"} | logfmt a | a="1""#,
+        ] {
+            let Ok(crate::logql::Expr::Log(sel)) = crate::logql::parse_expr(q) else { panic!("{q}") };
+            let p = Pipeline::new(&sel.stages).unwrap();
+            let checks: usize = p
+                .stages
+                .iter()
+                .map(|s| match s {
+                    CStage::Logfmt(_, e) | CStage::Json(_, e) => e.len(),
+                    _ => 0,
+                })
+                .sum();
+            assert_eq!(checks, 0, "{q}");
+        }
+    }
+
+    #[test]
+    fn process_after_leading_skips_the_leading_filter() {
+        let Ok(crate::logql::Expr::Log(sel)) = crate::logql::parse_expr(r#"{a="b"} |= "x" | logfmt"#) else { panic!() };
+        let mut p = Pipeline::new(&sel.stages).unwrap();
+        let mut b = LabelsBuilder::new(&r#"{a="b"}"#.parse().unwrap());
+        b.reset();
+        assert!(p.process(&mut b, 0, b"k=v").is_none());
+        b.reset();
+        assert_eq!(p.process_after_leading(&mut b, 0, b"k=v"), Some(&b"k=v"[..]));
+        assert_eq!(b.get("k"), Some("v"));
     }
 }

@@ -6,10 +6,15 @@
 //! | [`parse_go_float`] | `strconv.ParseFloat(s, 64)` | optional sign; decimal with optional fraction and exponent; `_` between digits; hex mantissa with a mandatory `p` exponent (`0x1.8p1`); `inf`, `infinity` (signed), `nan` (unsigned), any case. Overflow is an error (`value out of range`), underflow is not |
 //! | [`parse_go_duration`] | `time.ParseDuration` | `[-+]?([0-9]*(\.[0-9]*)?unit)+`, units `ns us µs μs ms s m h`; `0` alone; no `d`/`w`/`y` |
 //! | [`parse_humanize_bytes`] | go-humanize `ParseBytes` | leading digits, `.` and `,` (commas dropped), optional spaces, a unit from `b k kb kib … e eb eib` (any case); the product truncated to an integer |
+//!
+//! The float and duration grammars are the ones the query parser and
+//! templates use (`number.rs`, `units.rs`); this module puts their errors
+//! into [`ConversionError`].
 
 use std::fmt;
 
 use super::{decode_char, go_quote};
+use crate::logql::number::{NumError, parse_float_bytes};
 
 /// A value that did not convert; `Display` is Go's error text, which Loki
 /// stores in `__error_details__`.
@@ -33,15 +38,10 @@ impl fmt::Display for ConversionError {
 
 impl std::error::Error for ConversionError {}
 
-enum FloatError {
-    Syntax,
-    Range,
-}
-
-fn float_error(kind: FloatError, text: &[u8]) -> ConversionError {
+fn float_error(kind: NumError, text: &[u8]) -> ConversionError {
     let what = match kind {
-        FloatError::Syntax => "invalid syntax",
-        FloatError::Range => "value out of range",
+        NumError::Syntax => "invalid syntax",
+        NumError::Range => "value out of range",
     };
     ConversionError { details: format!("strconv.ParseFloat: parsing {}: {what}", go_quote(text)) }
 }
@@ -56,384 +56,15 @@ pub fn parse_go_float(s: &str) -> Result<f64, ConversionError> {
     parse_float_bytes(s.as_bytes()).map_err(|k| float_error(k, s.as_bytes()))
 }
 
-fn parse_float_bytes(b: &[u8]) -> Result<f64, FloatError> {
-    if let Some(v) = special_float(b) {
-        return v;
-    }
-    let (neg, digits) = match b.first() {
-        Some(b'+') => (false, b.get(1..).unwrap_or_default()),
-        Some(b'-') => (true, b.get(1..).unwrap_or_default()),
-        _ => (false, b),
-    };
-    let hex = digits.len() > 2 && digits.first() == Some(&b'0') && digits.get(1).is_some_and(|c| c | 0x20 == b'x');
-    let body = if hex { digits.get(2..).unwrap_or_default() } else { digits };
-    let is_digit = |c: u8| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit());
-    // Mantissa: digits, `_`, at most one `.`.
-    let mut i = 0;
-    let mut saw_dot = false;
-    let mut saw_digits = false;
-    let mut underscores = false;
-    while let Some(&c) = body.get(i) {
-        if c == b'_' {
-            underscores = true;
-        } else if c == b'.' {
-            if saw_dot {
-                break;
-            }
-            saw_dot = true;
-        } else if is_digit(c) {
-            saw_digits = true;
-        } else {
-            break;
-        }
-        i += 1;
-    }
-    if !saw_digits {
-        return Err(FloatError::Syntax);
-    }
-    let mantissa_end = i;
-    // Exponent: `e` for decimal, `p` (mandatory) for hex.
-    let exp_char = if hex { b'p' } else { b'e' };
-    let mut exp: i64 = 0;
-    if body.get(i).is_some_and(|&c| c | 0x20 == exp_char) {
-        i += 1;
-        let mut exp_neg = false;
-        match body.get(i) {
-            Some(b'+') => i += 1,
-            Some(b'-') => {
-                exp_neg = true;
-                i += 1;
-            }
-            _ => {}
-        }
-        if !body.get(i).is_some_and(u8::is_ascii_digit) {
-            return Err(FloatError::Syntax);
-        }
-        while let Some(&c) = body.get(i) {
-            if c == b'_' {
-                underscores = true;
-            } else if c.is_ascii_digit() {
-                if exp < 100_000 {
-                    exp = exp * 10 + i64::from(c - b'0');
-                }
-            } else {
-                break;
-            }
-            i += 1;
-        }
-        if exp_neg {
-            exp = -exp;
-        }
-    } else if hex {
-        return Err(FloatError::Syntax);
-    }
-    if i != body.len() {
-        return Err(FloatError::Syntax);
-    }
-    if underscores && !underscores_ok(digits) {
-        return Err(FloatError::Syntax);
-    }
-    let mantissa = body.get(..mantissa_end).unwrap_or_default();
-    let v = if hex {
-        hex_float(mantissa, exp)?
-    } else {
-        let clean: String = body.iter().filter(|&&c| c != b'_').map(|&c| char::from(c)).collect();
-        let v: f64 = clean.parse().map_err(|_| FloatError::Syntax)?;
-        if v.is_infinite() {
-            return Err(FloatError::Range);
-        }
-        v
-    };
-    Ok(if neg { -v } else { v })
-}
-
-/// `inf`, `infinity` (optionally signed) and `nan`, any case; `None` when
-/// `b` is none of them.
-fn special_float(b: &[u8]) -> Option<Result<f64, FloatError>> {
-    let lower_prefix =
-        |s: &[u8], word: &[u8]| s.iter().zip(word).take_while(|(a, w)| a.to_ascii_lowercase() == **w).count();
-    let (sign, rest) = match b.first()? {
-        b'+' => (1.0, b.get(1..)?),
-        b'-' => (-1.0, b.get(1..)?),
-        b'i' | b'I' => (1.0, b),
-        b'n' | b'N' => {
-            let v = if b.len() == 3 { Ok(f64::NAN) } else { Err(FloatError::Syntax) };
-            return (lower_prefix(b, b"nan") == 3).then_some(v);
-        }
-        _ => return None,
-    };
-    let n = lower_prefix(rest, b"infinity");
-    let n = if n > 3 && n < 8 { 3 } else { n };
-    if n != 3 && n != 8 {
-        return None;
-    }
-    Some(if n == rest.len() { Ok(sign * f64::INFINITY) } else { Err(FloatError::Syntax) })
-}
-
-/// Go's rule for `_` in numbers: only between digits, or right after a
-/// base prefix.
-fn underscores_ok(s: &[u8]) -> bool {
-    let mut prev = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if s.len() >= 2 && s.first() == Some(&b'0') && s.get(1).is_some_and(|c| matches!(c | 0x20, b'b' | b'o' | b'x')) {
-        i = 2;
-        prev = b'0';
-        hex = s.get(1).is_some_and(|c| c | 0x20 == b'x');
-    }
-    while let Some(&c) = s.get(i) {
-        i += 1;
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            prev = b'0';
-        } else if c == b'_' {
-            if prev != b'0' {
-                return false;
-            }
-            prev = b'_';
-        } else {
-            if prev == b'_' {
-                return false;
-            }
-            prev = b'!';
-        }
-    }
-    prev != b'_'
-}
-
-/// `2^k` for a normal exponent `k` (-1022..=1023).
-fn pow2(k: i64) -> f64 {
-    f64::from_bits(((k.clamp(-1022, 1023) + 1023) as u64) << 52)
-}
-
-/// The hex mantissa `digits` (hex digits, `_`, one `.`) times `2^exp`,
-/// rounded to nearest even.
-fn hex_float(digits: &[u8], exp: i64) -> Result<f64, FloatError> {
-    let mut mantissa: u64 = 0;
-    let mut sticky = false;
-    let mut bin_exp = exp;
-    let mut after_dot = false;
-    for &c in digits {
-        let d = match c {
-            b'.' => {
-                after_dot = true;
-                continue;
-            }
-            b'_' => continue,
-            _ => u64::from(char::from(c).to_digit(16).unwrap_or(0)),
-        };
-        if mantissa >> 60 == 0 {
-            mantissa = mantissa << 4 | d;
-            if after_dot {
-                bin_exp -= 4;
-            }
-        } else {
-            sticky |= d != 0;
-            if !after_dot {
-                bin_exp += 4;
-            }
-        }
-    }
-    if mantissa == 0 {
-        return Ok(0.0);
-    }
-    // value = m * 2^e with m in [2^63, 2^64).
-    let lz = i64::from(mantissa.leading_zeros());
-    let m = u128::from(mantissa << lz);
-    let e = bin_exp - lz;
-    let top = e + 63;
-    if top > 1023 {
-        return Err(FloatError::Range);
-    }
-    // Bits below the 53 kept (fewer for subnormals).
-    let shift = if top >= -1022 { 11 } else { 11 + (-1022 - top) };
-    if shift > 66 {
-        return Ok(0.0);
-    }
-    let shift = shift as u32;
-    let mut kept = m >> shift;
-    let rem = m & ((1u128 << shift) - 1);
-    let half = 1u128 << (shift - 1);
-    if rem > half || (rem == half && (sticky || kept & 1 == 1)) {
-        kept += 1;
-    }
-    let q = e + i64::from(shift);
-    let mut v = kept as f64;
-    if q >= 0 {
-        let mut q = q;
-        while q > 0 {
-            let step = q.min(1000);
-            v *= pow2(step);
-            q -= step;
-        }
-    } else {
-        let mut q = q;
-        while q < 0 {
-            let step = q.max(-1000);
-            v *= pow2(step);
-            q -= step;
-        }
-    }
-    if v.is_infinite() { Err(FloatError::Range) } else { Ok(v) }
-}
-
-/// Quotes as Go's `time` package does in its errors: `"` and `\` escaped,
-/// bytes below 0x20 or above 0x7f as `\xNN`.
-fn time_quote(s: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for &b in s {
-        if !(0x20..0x80).contains(&b) {
-            out.push_str(&format!("\\x{b:02x}"));
-        } else {
-            if b == b'"' || b == b'\\' {
-                out.push('\\');
-            }
-            out.push(char::from(b));
-        }
-    }
-    out.push('"');
-    out
-}
-
-const NS: u64 = 1;
-const US: u64 = 1_000;
-const MS: u64 = 1_000_000;
-const SEC: u64 = 1_000_000_000;
-const MIN: u64 = 60 * SEC;
-const HOUR: u64 = 60 * MIN;
-const LIMIT: u64 = 1 << 63;
-
-/// Go's `time.ParseDuration`, in nanoseconds.
+/// Go's `time.ParseDuration`, in nanoseconds
+/// (the query parser's implementation, `units.rs`).
 ///
 /// # Errors
 ///
 /// Go's texts: `time: invalid duration "x"`, `time: missing unit in
 /// duration "5"`, `time: unknown unit "d" in duration "1d"`.
 pub fn parse_go_duration(orig: &str) -> Result<i64, ConversionError> {
-    let invalid = || ConversionError { details: format!("time: invalid duration {}", time_quote(orig.as_bytes())) };
-    let mut s = orig.as_bytes();
-    let mut neg = false;
-    if let Some(&c) = s.first()
-        && (c == b'-' || c == b'+')
-    {
-        neg = c == b'-';
-        s = s.get(1..).unwrap_or_default();
-    }
-    if s == b"0" {
-        return Ok(0);
-    }
-    if s.is_empty() {
-        return Err(invalid());
-    }
-    let mut total: u64 = 0;
-    while !s.is_empty() {
-        if !s.first().is_some_and(|&c| c == b'.' || c.is_ascii_digit()) {
-            return Err(invalid());
-        }
-        // Integer part.
-        let mut i = 0;
-        let mut v: u64 = 0;
-        while let Some(&c) = s.get(i) {
-            if !c.is_ascii_digit() {
-                break;
-            }
-            if v > LIMIT / 10 {
-                return Err(invalid());
-            }
-            v = v * 10 + u64::from(c - b'0');
-            if v > LIMIT {
-                return Err(invalid());
-            }
-            i += 1;
-        }
-        let pre = i > 0;
-        // Fraction: digits past what fits are ignored.
-        let mut frac: u64 = 0;
-        let mut scale: f64 = 1.0;
-        let mut post = false;
-        if s.get(i) == Some(&b'.') {
-            i += 1;
-            let start = i;
-            let mut overflow = false;
-            while let Some(&c) = s.get(i) {
-                if !c.is_ascii_digit() {
-                    break;
-                }
-                i += 1;
-                if overflow {
-                    continue;
-                }
-                if frac > (LIMIT - 1) / 10 {
-                    overflow = true;
-                    continue;
-                }
-                let y = frac * 10 + u64::from(c - b'0');
-                if y > LIMIT {
-                    overflow = true;
-                    continue;
-                }
-                frac = y;
-                scale *= 10.0;
-            }
-            post = i > start;
-        }
-        if !pre && !post {
-            return Err(invalid());
-        }
-        // Unit: everything up to the next digit or `.`.
-        let unit_start = i;
-        while let Some(&c) = s.get(i) {
-            if c == b'.' || c.is_ascii_digit() {
-                break;
-            }
-            i += 1;
-        }
-        if i == unit_start {
-            return Err(ConversionError {
-                details: format!("time: missing unit in duration {}", time_quote(orig.as_bytes())),
-            });
-        }
-        let unit = s.get(unit_start..i).unwrap_or_default();
-        let mult = match unit {
-            b"ns" => NS,
-            // `µs` (U+00B5) and `μs` (U+03BC).
-            b"us" | b"\xc2\xb5s" | b"\xce\xbcs" => US,
-            b"ms" => MS,
-            b"s" => SEC,
-            b"m" => MIN,
-            b"h" => HOUR,
-            _ => {
-                return Err(ConversionError {
-                    details: format!(
-                        "time: unknown unit {} in duration {}",
-                        time_quote(unit),
-                        time_quote(orig.as_bytes())
-                    ),
-                });
-            }
-        };
-        if v > LIMIT / mult {
-            return Err(invalid());
-        }
-        v *= mult;
-        if frac > 0 {
-            // Go converts through float64, truncating.
-            v += (frac as f64 * (mult as f64 / scale)) as u64;
-            if v > LIMIT {
-                return Err(invalid());
-            }
-        }
-        total = total.checked_add(v).ok_or_else(invalid)?;
-        if total > LIMIT {
-            return Err(invalid());
-        }
-        s = s.get(i..).unwrap_or_default();
-    }
-    if neg {
-        // total <= 2^63, so the negation fits.
-        return Ok(0i64.wrapping_sub_unsigned(total));
-    }
-    i64::try_from(total).map_err(|_| invalid())
+    crate::logql::units::parse_go_duration(orig).map_err(|details| ConversionError { details })
 }
 
 /// Whether go-humanize counts `c` as a digit (`unicode.IsDigit`, category

@@ -16,7 +16,8 @@
 //! (O(depth·n)); no allocation once the buffers have grown.
 
 use super::jsonscan::{ObjectCursor, ValueType, unescape};
-use super::{DUPLICATE_SUFFIX, ErrorKind, LabelsBuilder, push_sanitized, push_value, trim_go_space};
+use super::labels_builder::name_hash;
+use super::{DUPLICATE_SUFFIX, ErrorKind, LabelsBuilder, LineText, push_sanitized, push_value, trim_go_space};
 
 /// The `| json` parser. Build once per query, call
 /// [`process`](Self::process) per line.
@@ -54,10 +55,23 @@ impl JsonParser {
 
     /// Extracts the labels of `line` into `builder`.
     pub fn process(&mut self, line: &[u8], builder: &mut LabelsBuilder) {
+        self.process_watched(line, builder, &mut |_, _| false);
+    }
+
+    /// [`process`](Self::process), calling `stop(name, value)` for each
+    /// label set; when it returns true the rest of the line is not read
+    /// and `false` is returned (the caller drops the line).
+    pub(crate) fn process_watched(
+        &mut self,
+        line: &[u8],
+        builder: &mut LabelsBuilder,
+        stop: &mut dyn FnMut(&str, &str) -> bool,
+    ) -> bool {
         self.frames.clear();
         self.segments.clear();
         self.segment_ends.clear();
         self.frames.push((0, line.len(), ObjectCursor::new()));
+        let text = LineText::new(line);
         while let Some((start, end, cursor)) = self.frames.last_mut() {
             let data = line.get(*start..*end).unwrap_or_default();
             let base = *start;
@@ -72,13 +86,30 @@ impl JsonParser {
                 }
                 Err(e) => {
                     builder.set_parser_error(ErrorKind::JsonParser, Some(e.message()));
-                    return;
+                    return true;
                 }
             };
             // The key goes to the segment buffer: as a new level for an
-            // object, temporarily for a scalar.
+            // object, temporarily for a nested scalar (a top-level scalar's
+            // key is read where it is).
             let key_start = self.segments.len();
-            self.segments.extend_from_slice(member.key);
+            let top_scalar = self.segment_ends.is_empty() && member.value.ty != ValueType::Object;
+            // A top-level number or plain string of an ASCII line is its
+            // own label value: no copy.
+            let plain = matches!(member.value.ty, ValueType::Number)
+                || (member.value.ty == ValueType::String && !member.value.escaped);
+            if top_scalar
+                && plain
+                && let Some(v) = text.part(member.value.bytes)
+            {
+                if emit_top(&mut self.name, v, text, member.key, builder) && stop(&self.name, v) {
+                    return false;
+                }
+                continue;
+            }
+            if !top_scalar {
+                self.segments.extend_from_slice(member.key);
+            }
             match member.value.ty {
                 ValueType::Object => {
                     self.segment_ends.push(self.segments.len());
@@ -87,10 +118,14 @@ impl JsonParser {
                     continue;
                 }
                 ValueType::String => {
-                    self.raw_value.clear();
                     self.value.clear();
-                    if unescape(member.value.bytes, &mut self.raw_value).is_ok() {
-                        push_value(&mut self.value, &self.raw_value);
+                    if !member.value.escaped {
+                        text.push_value(&mut self.value, member.value.bytes);
+                    } else {
+                        self.raw_value.clear();
+                        if unescape(member.value.bytes, &mut self.raw_value).is_ok() {
+                            push_value(&mut self.value, &self.raw_value);
+                        }
                     }
                 }
                 ValueType::Boolean => {
@@ -99,39 +134,46 @@ impl JsonParser {
                 }
                 ValueType::Number => {
                     self.value.clear();
-                    push_value(&mut self.value, member.value.bytes);
+                    text.push_value(&mut self.value, member.value.bytes);
                 }
                 ValueType::Null | ValueType::Array => {
                     self.segments.truncate(key_start);
                     continue;
                 }
             }
-            self.emit(key_start, builder);
+            let set = if top_scalar {
+                emit_top(&mut self.name, &self.value, text, member.key, builder)
+            } else {
+                self.emit(key_start, builder)
+            };
             self.segments.truncate(key_start);
+            if set && stop(&self.name, &self.value) {
+                return false;
+            }
         }
+        true
     }
 
     /// Adds the label for the key at `segments[key_start..]` inside the
     /// current objects, with value `self.value`.
-    fn emit(&mut self, key_start: usize, builder: &mut LabelsBuilder) {
-        self.name.clear();
-        let key = self.segments.get(key_start..).unwrap_or_default();
+    /// Returns whether the label was set.
+    fn emit(&mut self, key_start: usize, builder: &mut LabelsBuilder) -> bool {
         if self.segment_ends.is_empty() {
-            push_sanitized(&mut self.name, key);
-            if self.name.is_empty() {
-                return;
-            }
-            if builder.conflicts(&self.name) {
-                self.name.push_str(DUPLICATE_SUFFIX);
-            }
-        } else {
-            self.join(key_start, false);
-            if builder.conflicts(&self.name) {
-                self.name.clear();
-                self.join(key_start, true);
-            }
+            let key = std::mem::take(&mut self.segments);
+            let k = key.get(key_start..).unwrap_or_default();
+            let set = emit_top(&mut self.name, &self.value, LineText::new(&[]), k, builder);
+            self.segments = key;
+            return set;
         }
-        builder.add_exact(&self.name, &self.value);
+        self.name.clear();
+        self.join(key_start, false);
+        let mut hash = name_hash(&self.name);
+        if builder.conflicts_h(&self.name, hash) {
+            self.name.clear();
+            self.join(key_start, true);
+            hash = name_hash(&self.name);
+        }
+        builder.add_exact_h(&self.name, hash, &self.value)
     }
 
     /// Builds the nested name from the enclosing keys and the key at
@@ -155,6 +197,22 @@ impl JsonParser {
             push_segment(&mut self.name, key);
         }
     }
+}
+
+/// [`JsonParser::emit`] for a key of the top-level object: the label
+/// `name` (a buffer) with `value`; returns whether it was set.
+fn emit_top(name: &mut String, value: &str, text: LineText<'_>, key: &[u8], builder: &mut LabelsBuilder) -> bool {
+    name.clear();
+    text.push_sanitized(name, key);
+    if name.is_empty() {
+        return false;
+    }
+    let mut hash = name_hash(name);
+    if builder.conflicts_h(name, hash) {
+        name.push_str(DUPLICATE_SUFFIX);
+        hash = name_hash(name);
+    }
+    builder.add_exact_h(name, hash, value)
 }
 
 /// Appends one key to a nested name: skipped when it trims to nothing,

@@ -30,171 +30,18 @@
 use super::jsonscan::{ValueType, array_each, block_end, get_value, next_token, string_end, unescape};
 use super::{DUPLICATE_SUFFIX, ErrorKind, LabelsBuilder, StageError, push_value};
 
-/// One step of a JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum JsonPathStep {
-    /// An object member (`.field`, `["key"]`).
-    Field(String),
-    /// An array element (`[0]`).
-    Index(usize),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Dot,
-    Lsb,
-    Rsb,
-    Str(String),
-    Field(String),
-    Index(usize),
-    End,
-}
-
-impl Tok {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Dot => "DOT",
-            Self::Lsb => "LSB",
-            Self::Rsb => "RSB",
-            Self::Str(_) => "STRING",
-            Self::Field(_) => "FIELD",
-            Self::Index(_) => "INDEX",
-            Self::End => "$end",
-        }
-    }
-}
-
-/// The path lexer; a lexical error ends the input (and is reported only
-/// if the grammar accepts what came before).
-struct Lexer<'a> {
-    rest: std::iter::Peekable<std::str::Chars<'a>>,
-    err: Option<String>,
-}
-
-impl Lexer<'_> {
-    fn next(&mut self) -> Tok {
-        if self.err.is_some() {
-            return Tok::End;
-        }
-        loop {
-            let Some(c) = self.rest.next() else { return Tok::End };
-            match c {
-                '\0' => return Tok::End,
-                ' ' | '\t' | '\n' => {}
-                '0'..='9' => return self.index(c),
-                '[' => return Tok::Lsb,
-                ']' => return Tok::Rsb,
-                '.' => return Tok::Dot,
-                c if c.is_ascii_alphabetic() || c == '_' => {
-                    let mut s = String::from(c);
-                    while let Some(&n) = self.rest.peek() {
-                        if !(n.is_ascii_alphanumeric() || n == '_') {
-                            break;
-                        }
-                        s.push(n);
-                        self.rest.next();
-                    }
-                    return Tok::Field(s);
-                }
-                '"' => {
-                    let mut s = String::new();
-                    for n in self.rest.by_ref() {
-                        if matches!(n, '"' | ']' | '\0') {
-                            break;
-                        }
-                        s.push(n);
-                    }
-                    return Tok::Str(s);
-                }
-                c => {
-                    self.err = Some(format!("unexpected char {c}"));
-                    return Tok::End;
-                }
-            }
-        }
-    }
-
-    fn index(&mut self, first: char) -> Tok {
-        let mut digits = String::from(first);
-        loop {
-            let c = self.rest.peek().copied().unwrap_or('\0');
-            if c == '.' {
-                self.err = Some("cannot use float as array index".to_owned());
-                return Tok::End;
-            }
-            if matches!(c, ' ' | '\t' | '\n' | ']') {
-                break;
-            }
-            if !c.is_ascii_digit() {
-                self.err = Some(format!("non-integer value: {c}"));
-                return Tok::End;
-            }
-            digits.push(c);
-            self.rest.next();
-        }
-        match digits.parse::<i64>().ok().and_then(|v| usize::try_from(v).ok()) {
-            Some(v) => Tok::Index(v),
-            None => {
-                self.err =
-                    Some(format!("strconv.Atoi: parsing {}: value out of range", super::go_quote(digits.as_bytes())));
-                Tok::End
-            }
-        }
-    }
-}
-
-fn syntax_error(got: &Tok, expecting: &str) -> String {
-    if expecting.is_empty() {
-        format!("syntax error: unexpected {}", got.name())
-    } else {
-        format!("syntax error: unexpected {}, expecting {expecting}", got.name())
-    }
-}
-
-/// Parses a path expression (Loki's `jsonexpr.Parse`).
-///
-/// # Errors
-///
-/// Loki's message, e.g. `syntax error: unexpected DOT, expecting FIELD`
-/// or `unexpected char $`.
-pub fn parse_json_path(expr: &str) -> Result<Vec<JsonPathStep>, String> {
-    let mut lx = Lexer { rest: expr.chars().peekable(), err: None };
-    let mut steps = Vec::new();
-    loop {
-        let tok = lx.next();
-        let first = steps.is_empty();
-        match tok {
-            Tok::Field(f) if first => steps.push(JsonPathStep::Field(f)),
-            Tok::Lsb => {
-                let step = match lx.next() {
-                    Tok::Str(s) => JsonPathStep::Field(s),
-                    Tok::Index(i) => JsonPathStep::Index(i),
-                    other => return Err(syntax_error(&other, "STRING or INDEX")),
-                };
-                match lx.next() {
-                    Tok::Rsb => steps.push(step),
-                    other => return Err(syntax_error(&other, "RSB")),
-                }
-            }
-            other if first => return Err(syntax_error(&other, "LSB or FIELD")),
-            Tok::End => break,
-            Tok::Dot => match lx.next() {
-                Tok::Field(f) => steps.push(JsonPathStep::Field(f)),
-                other => return Err(syntax_error(&other, "FIELD")),
-            },
-            other => return Err(syntax_error(&other, "")),
-        }
-    }
-    match lx.err {
-        Some(e) => Err(e),
-        None => Ok(steps),
-    }
-}
+/// One step of a JSON path: the syntax tree's
+/// [`JsonPathPart`](crate::logql::JsonPathPart) (`Key` for `.field` and
+/// `["key"]`, `Index` for `[0]`).
+pub use crate::logql::extraction::JsonPathPart as JsonPathStep;
+/// Parses a path expression (Loki's `jsonexpr.Parse`), shared with the
+/// query parser's validation.
+pub use crate::logql::extraction::parse_json_path;
 
 /// Loki's string form of a path step: the key, or `[N]`.
 fn step_bytes(step: &JsonPathStep) -> Vec<u8> {
     match step {
-        JsonPathStep::Field(f) => f.as_bytes().to_vec(),
+        JsonPathStep::Key(f) => f.as_bytes().to_vec(),
         JsonPathStep::Index(i) => format!("[{i}]").into_bytes(),
     }
 }
@@ -589,7 +436,7 @@ mod tests {
 
     #[test]
     fn paths() {
-        use JsonPathStep::{Field as F, Index as I};
+        use JsonPathStep::{Index as I, Key as F};
         assert_eq!(path("a").unwrap(), [F("a".into())]);
         assert_eq!(
             path("pod.deployment.params[0]").unwrap(),

@@ -125,6 +125,8 @@ pub(crate) fn block_end(data: &[u8], open: u8, close: u8) -> Option<usize> {
 pub(crate) struct Value<'a> {
     pub(crate) bytes: &'a [u8],
     pub(crate) ty: ValueType,
+    /// A string holding a backslash (it needs [`unescape`]).
+    pub(crate) escaped: bool,
     /// Where `bytes` starts in the scanned slice.
     pub(crate) start: usize,
     pub(crate) end: usize,
@@ -135,9 +137,11 @@ pub(crate) fn get_value(data: &[u8]) -> Result<Value<'_>, JsonError> {
     let start = next_token(data).ok_or(JsonError::MalformedJson)?;
     let rest = data.get(start..).unwrap_or_default();
     let Some(&first) = rest.first() else { return Err(JsonError::MalformedJson) };
+    let mut escaped = false;
     let (ty, len) = match first {
         b'"' => {
-            let (end, _) = string_end(rest.get(1..).unwrap_or_default());
+            let (end, esc) = string_end(rest.get(1..).unwrap_or_default());
+            escaped = esc;
             (ValueType::String, end.ok_or(JsonError::MalformedString)? + 1)
         }
         b'[' => (ValueType::Array, block_end(rest, b'[', b']').ok_or(JsonError::MalformedArray)?),
@@ -160,7 +164,7 @@ pub(crate) fn get_value(data: &[u8]) -> Result<Value<'_>, JsonError> {
         bytes = bytes.get(1..len - 1).unwrap_or_default();
         value_start += 1;
     }
-    Ok(Value { bytes, ty, start: value_start, end: start + len })
+    Ok(Value { bytes, ty, escaped, start: value_start, end: start + len })
 }
 
 /// Unescapes a JSON string body into `out` (appending), as `jsonparser`

@@ -13,10 +13,16 @@
 //! metadata hides a stream label. Reading prefers parsed, then metadata,
 //! then stream.
 //!
-//! Costs: `reset` is O(1) (O(stream labels) after a deletion); lookups and
-//! inserts are linear in the number of metadata and parsed labels of the
-//! line (as in Loki); the final set is sorted on demand in O(n log n) into
-//! reused buffers. Nothing allocates per line once the buffers have grown.
+//! Costs: `reset` is O(1) (O(stream labels) after a deletion). Each
+//! category keeps its names and values in one byte arena with a 64-bit
+//! hash per name and a one-word bloom filter of the names (the stream
+//! labels have one too), so most lookups of an absent name cost a bit
+//! test, the others a scan comparing hashes (linear in the line's labels,
+//! as in Loki). Deleted parsed labels stay listed, not live, which is the
+//! "extracted on this line" set parsers consult: one lookup decides both.
+//! The final set is sorted on demand in O(n log n) into reused buffers,
+//! once until it changes. Nothing allocates per line once the buffers have
+//! grown.
 
 use crate::labels::{Label, Labels};
 
@@ -46,59 +52,153 @@ pub struct CategorizedLabels {
     pub parsed: Vec<Label>,
 }
 
-/// `(name, value)` pairs whose buffers are kept when the list is cleared.
+/// A cheap 64-bit hash of a label name (FxHash-style over 8-byte words),
+/// used to skip most string comparisons and as a bloom filter bit.
+#[inline]
+pub(crate) fn name_hash(name: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let b = name.as_bytes();
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut a = [0u8; 8];
+        a.get_mut(..rest.len()).unwrap_or_default().copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+    }
+    h
+}
+
+/// The bloom-filter bit of a name hash.
+#[inline]
+fn bloom_bit(hash: u64) -> u64 {
+    1u64 << (hash >> 58)
+}
+
+/// One label of a [`Slots`] list: ranges into its arena.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    name: (u32, u32),
+    value: (u32, u32),
+    /// False once deleted (parsed labels stay listed as extracted).
+    live: bool,
+}
+
+/// `(name, value)` pairs of one category, their bytes in one arena that
+/// is kept when the list is cleared; a bloom filter of the names skips
+/// most failed lookups.
 #[derive(Debug, Clone, Default)]
 struct Slots {
-    items: Vec<(String, String)>,
-    len: usize,
+    arena: String,
+    items: Vec<Slot>,
+    bloom: u64,
+    live: usize,
 }
 
 impl Slots {
     fn clear(&mut self) {
-        self.len = 0;
+        self.arena.clear();
+        self.items.clear();
+        self.bloom = 0;
+        self.live = 0;
     }
 
-    fn as_slice(&self) -> &[(String, String)] {
-        self.items.get(..self.len).unwrap_or_default()
+    fn str(&self, r: (u32, u32)) -> &str {
+        self.arena.get(r.0 as usize..r.1 as usize).unwrap_or_default()
     }
 
-    fn find(&self, name: &str) -> Option<usize> {
-        self.as_slice().iter().position(|(n, _)| n == name)
+    fn name(&self, i: usize) -> &str {
+        self.items.get(i).map_or("", |s| self.str(s.name))
     }
 
-    fn contains(&self, name: &str) -> bool {
-        self.find(name).is_some()
+    fn value(&self, i: usize) -> &str {
+        self.items.get(i).map_or("", |s| self.str(s.value))
+    }
+
+    fn is_live(&self, i: usize) -> bool {
+        self.items.get(i).is_some_and(|s| s.live)
+    }
+
+    /// The index of `name` (live or not).
+    #[inline]
+    fn find_h(&self, name: &str, hash: u64) -> Option<usize> {
+        if self.bloom & bloom_bit(hash) == 0 {
+            return None;
+        }
+        self.items.iter().position(|s| s.hash == hash && self.str(s.name) == name)
+    }
+
+    /// The index of `name` if it is live.
+    fn find_live_h(&self, name: &str, hash: u64) -> Option<usize> {
+        self.find_h(name, hash).filter(|&i| self.is_live(i))
+    }
+
+    fn find_live(&self, name: &str) -> Option<usize> {
+        if self.live == 0 {
+            return None;
+        }
+        self.find_live_h(name, name_hash(name))
+    }
+
+    fn contains_live(&self, name: &str) -> bool {
+        self.find_live(name).is_some()
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.as_slice().iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.find_live(name).map(|i| self.value(i))
     }
 
-    fn push(&mut self, name: &str, value: &str) {
-        if let Some((n, v)) = self.items.get_mut(self.len) {
-            n.clear();
-            n.push_str(name);
-            v.clear();
-            v.push_str(value);
-        } else {
-            self.items.push((name.to_owned(), value.to_owned()));
-        }
-        self.len += 1;
+    fn append(&mut self, s: &str) -> (u32, u32) {
+        let start = self.arena.len() as u32;
+        self.arena.push_str(s);
+        (start, self.arena.len() as u32)
     }
 
+    /// Adds a live label not present yet.
+    #[inline]
+    fn push_h(&mut self, name: &str, hash: u64, value: &str) {
+        let name = self.append(name);
+        let value = self.append(value);
+        self.items.push(Slot { hash, name, value, live: true });
+        self.bloom |= bloom_bit(hash);
+        self.live += 1;
+    }
+
+    /// Sets the value of entry `idx` and makes it live.
     fn set_value(&mut self, idx: usize, value: &str) {
-        if let Some((_, v)) = self.items.get_mut(idx) {
-            v.clear();
-            v.push_str(value);
+        let unchanged = self.items.get(idx).is_some_and(|s| s.live && self.str(s.value) == value);
+        if unchanged {
+            return;
+        }
+        let r = self.append(value);
+        if let Some(s) = self.items.get_mut(idx) {
+            s.value = r;
+            if !s.live {
+                s.live = true;
+                self.live += 1;
+            }
         }
     }
 
-    /// Removes entry `idx` (order is not kept).
-    fn remove(&mut self, idx: usize) {
-        if idx < self.len {
-            self.items.swap(idx, self.len - 1);
-            self.len -= 1;
+    /// Marks entry `idx` deleted.
+    fn kill(&mut self, idx: usize) {
+        if let Some(s) = self.items.get_mut(idx)
+            && s.live
+        {
+            s.live = false;
+            self.live -= 1;
         }
+    }
+
+    /// The live entries' indices.
+    fn live_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.items.iter().enumerate().filter(|(_, s)| s.live).map(|(i, _)| i)
     }
 }
 
@@ -141,6 +241,8 @@ enum Ref {
 pub struct LabelsBuilder {
     /// Stream labels, sorted by name.
     stream: Vec<(String, String)>,
+    /// Bloom filter of the stream label names ([`name_hash`] bits).
+    stream_bloom: u64,
     /// The stream labels' `{…}` text and hash (the unchanged fast path).
     stream_text: String,
     stream_hash: u64,
@@ -148,15 +250,18 @@ pub struct LabelsBuilder {
     deleted: Vec<bool>,
     deleted_count: usize,
     metadata: Slots,
+    /// Parsed labels; deleted ones stay listed (not live): they are the
+    /// names parsed labels were created under on this line (Loki's parser
+    /// hints `Extracted`), which later parsers skip even after a deletion.
     parsed: Slots,
-    /// Names parsed labels were created under on this line (Loki's parser
-    /// hints `Extracted`): later parsers skip them even after a deletion.
-    extracted: Slots,
     err: String,
     err_details: String,
     preserve_error: bool,
     // Scratch buffers.
+    /// The final set in name order, when `order_valid` (every change to
+    /// the set clears it).
     order: Vec<Ref>,
+    order_valid: bool,
     text: String,
     names: Slots,
     scratch: String,
@@ -169,7 +274,9 @@ impl LabelsBuilder {
         let mut text = String::new();
         let _ = crate::labels::write_label_list(&mut text, stream.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         let hash = hash_pairs(stream.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let stream_bloom = stream.iter().fold(0, |b, (n, _)| b | bloom_bit(name_hash(n)));
         Self {
+            stream_bloom,
             deleted: vec![false; stream.len()],
             stream,
             stream_text: text,
@@ -177,11 +284,11 @@ impl LabelsBuilder {
             deleted_count: 0,
             metadata: Slots::default(),
             parsed: Slots::default(),
-            extracted: Slots::default(),
             err: String::new(),
             err_details: String::new(),
             preserve_error: false,
             order: Vec::new(),
+            order_valid: false,
             text: String::new(),
             names: Slots::default(),
             scratch: String::new(),
@@ -197,19 +304,27 @@ impl LabelsBuilder {
 
     /// Clears everything but the stream labels, for the next line.
     pub fn reset(&mut self) {
+        self.order_valid = false;
         if self.deleted_count > 0 {
             self.deleted.iter_mut().for_each(|d| *d = false);
             self.deleted_count = 0;
         }
         self.metadata.clear();
         self.parsed.clear();
-        self.extracted.clear();
         self.err.clear();
         self.err_details.clear();
     }
 
-    fn stream_index(&self, name: &str) -> Option<usize> {
+    #[inline]
+    fn stream_index_h(&self, name: &str, hash: u64) -> Option<usize> {
+        if self.stream_bloom & bloom_bit(hash) == 0 {
+            return None;
+        }
         self.stream.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()
+    }
+
+    fn stream_index(&self, name: &str) -> Option<usize> {
+        self.stream_index_h(name, name_hash(name))
     }
 
     /// Whether the stream has a label `name` (deleted on this line or not):
@@ -220,20 +335,27 @@ impl LabelsBuilder {
 
     /// Whether structured metadata `name` is currently set.
     pub fn metadata_has(&self, name: &str) -> bool {
-        self.metadata.contains(name)
+        self.metadata.contains_live(name)
     }
 
     /// Whether a parser extracting `name` must store it as
     /// `name_extracted`: the stream or the structured metadata has it.
     pub fn conflicts(&self, name: &str) -> bool {
-        self.stream_has(name) || self.metadata_has(name)
+        self.conflicts_h(name, name_hash(name))
+    }
+
+    /// [`conflicts`](Self::conflicts) with the name's [`name_hash`].
+    #[inline]
+    pub(crate) fn conflicts_h(&self, name: &str, hash: u64) -> bool {
+        self.stream_index_h(name, hash).is_some()
+            || (self.metadata.live > 0 && self.metadata.find_live_h(name, hash).is_some())
     }
 
     /// Whether a parsed label `name` was created on this line (by a parser
     /// or `label_format`), even if it was deleted since: parsers skip such
     /// names (first writer wins).
     pub fn was_extracted(&self, name: &str) -> bool {
-        self.extracted.contains(name)
+        !self.parsed.items.is_empty() && self.parsed.find_h(name, name_hash(name)).is_some()
     }
 
     /// Adds the entry's structured metadata `name=value` (Loki's `Add`):
@@ -241,6 +363,7 @@ impl LabelsBuilder {
     /// `__error__` and `__error_details__` set the error fields instead; a
     /// parsed label of the same name wins.
     pub fn set_metadata(&mut self, name: &str, value: &str) {
+        self.order_valid = false;
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         buf.push_str(name);
@@ -257,10 +380,11 @@ impl LabelsBuilder {
                 self.err_details.push_str(value);
             }
             n => {
-                if !self.parsed.contains(n) {
-                    match self.metadata.find(n) {
+                if !self.parsed.contains_live(n) {
+                    let h = name_hash(n);
+                    match self.metadata.find_h(n, h) {
                         Some(i) => self.metadata.set_value(i, value),
-                        None => self.metadata.push(n, value),
+                        None => self.metadata.push_h(n, h, value),
                     }
                 }
             }
@@ -273,17 +397,21 @@ impl LabelsBuilder {
     /// checks. Removes a metadata label of the same name and hides a stream
     /// label of the same name. A new name is recorded as extracted.
     pub fn set_label(&mut self, name: &str, value: &str) {
-        if let Some(i) = self.metadata.find(name) {
-            self.metadata.remove(i);
-        }
-        match self.parsed.find(name) {
+        self.order_valid = false;
+        let h = name_hash(name);
+        self.remove_metadata_h(name, h);
+        match self.parsed.find_h(name, h) {
             Some(i) => self.parsed.set_value(i, value),
-            None => {
-                self.parsed.push(name, value);
-                if !self.extracted.contains(name) {
-                    self.extracted.push(name, "");
-                }
-            }
+            None => self.parsed.push_h(name, h, value),
+        }
+    }
+
+    #[inline]
+    fn remove_metadata_h(&mut self, name: &str, hash: u64) {
+        if self.metadata.live > 0
+            && let Some(i) = self.metadata.find_live_h(name, hash)
+        {
+            self.metadata.kill(i);
         }
     }
 
@@ -306,10 +434,19 @@ impl LabelsBuilder {
 
     /// `add_parsed` after the suffix rule: skips extracted names.
     pub(crate) fn add_exact(&mut self, name: &str, value: &str) -> bool {
-        if self.was_extracted(name) {
+        self.add_exact_h(name, name_hash(name), value)
+    }
+
+    /// [`add_exact`](Self::add_exact) with the name's [`name_hash`]: one
+    /// lookup.
+    #[inline]
+    pub(crate) fn add_exact_h(&mut self, name: &str, hash: u64, value: &str) -> bool {
+        self.order_valid = false;
+        if self.parsed.find_h(name, hash).is_some() {
             return false;
         }
-        self.set_label(name, value);
+        self.remove_metadata_h(name, hash);
+        self.parsed.push_h(name, hash, value);
         true
     }
 
@@ -364,17 +501,17 @@ impl LabelsBuilder {
     /// Deletes `name` from every category (`drop name`). `__error__` and
     /// `__error_details__` clear the error fields.
     pub fn delete(&mut self, name: &str) {
+        self.order_valid = false;
         match name {
             ERROR_LABEL => self.err.clear(),
             ERROR_DETAILS_LABEL => self.err_details.clear(),
             _ => {
-                if let Some(i) = self.parsed.find(name) {
-                    self.parsed.remove(i);
+                let h = name_hash(name);
+                if let Some(i) = self.parsed.find_live_h(name, h) {
+                    self.parsed.kill(i);
                 }
-                if let Some(i) = self.metadata.find(name) {
-                    self.metadata.remove(i);
-                }
-                if let Some(i) = self.stream_index(name)
+                self.remove_metadata_h(name, h);
+                if let Some(i) = self.stream_index_h(name, h)
                     && let Some(d) = self.deleted.get_mut(i)
                     && !*d
                 {
@@ -392,11 +529,11 @@ impl LabelsBuilder {
         names.clear();
         self.for_each(|n, v| {
             if pred(n, v) {
-                names.push(n, "");
+                names.push_h(n, 0, "");
             }
         });
-        for (n, _) in names.as_slice() {
-            self.delete(n);
+        for i in 0..names.items.len() {
+            self.delete(names.name(i));
         }
         self.names = names;
     }
@@ -412,6 +549,7 @@ impl LabelsBuilder {
     /// formatters do. `details`, when given, replaces `__error_details__`
     /// (Loki leaves the details alone when the failure has no message).
     pub fn set_error(&mut self, kind: ErrorKind, details: Option<&str>) {
+        self.order_valid = false;
         self.err.clear();
         self.err.push_str(kind.as_str());
         if let Some(d) = details {
@@ -458,7 +596,7 @@ impl LabelsBuilder {
     /// parsed label, no deletion, no error. The fast path for grouping
     /// lines into output streams.
     pub fn is_unchanged(&self) -> bool {
-        self.parsed.len == 0 && self.metadata.len == 0 && self.deleted_count == 0 && self.err.is_empty()
+        self.parsed.live == 0 && self.metadata.live == 0 && self.deleted_count == 0 && self.err.is_empty()
     }
 
     /// Whether `__error_details__` is part of the final set. Loki returns
@@ -480,17 +618,18 @@ impl LabelsBuilder {
     /// The final set's labels, unsorted (see [`for_each`](Self::for_each)).
     fn refs(&self) -> impl Iterator<Item = Ref> + '_ {
         let stream = self.stream.iter().enumerate().filter_map(move |(i, (n, _))| {
-            let hidden =
-                self.deleted.get(i).copied().unwrap_or(true) || self.metadata.contains(n) || self.parsed.contains(n);
+            let hidden = self.deleted.get(i).copied().unwrap_or(true)
+                || self.metadata.contains_live(n)
+                || self.parsed.contains_live(n);
             (!hidden).then_some(Ref::Stream(i))
         });
         let metadata = self
             .metadata
-            .as_slice()
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, (n, _))| (!self.parsed.contains(n)).then_some(Ref::Metadata(i)));
-        let parsed = self.parsed.as_slice().iter().enumerate().filter_map(move |(i, (n, _))| {
+            .live_indices()
+            .filter(move |&i| !self.parsed.contains_live(self.metadata.name(i)))
+            .map(Ref::Metadata);
+        let parsed = self.parsed.live_indices().filter_map(move |i| {
+            let n = self.parsed.name(i);
             // A parser may extract a key named like an error label; the
             // error fields win so the set has unique names.
             let shadowed =
@@ -508,8 +647,8 @@ impl LabelsBuilder {
         }
         match r {
             Ref::Stream(i) => pair(self.stream.get(i)),
-            Ref::Metadata(i) => pair(self.metadata.as_slice().get(i)),
-            Ref::Parsed(i) => pair(self.parsed.as_slice().get(i)),
+            Ref::Metadata(i) => (self.metadata.name(i), self.metadata.value(i)),
+            Ref::Parsed(i) => (self.parsed.name(i), self.parsed.value(i)),
             Ref::Error => (ERROR_LABEL, self.err.as_str()),
             Ref::ErrorDetails => (ERROR_DETAILS_LABEL, self.err_details.as_str()),
         }
@@ -517,11 +656,15 @@ impl LabelsBuilder {
 
     /// Sorts the final set into `self.order`.
     fn sort(&mut self) {
+        if self.order_valid {
+            return;
+        }
         let mut order = std::mem::take(&mut self.order);
         order.clear();
         order.extend(self.refs());
         order.sort_unstable_by(|a, b| self.resolve(*a).0.cmp(self.resolve(*b).0));
         self.order = order;
+        self.order_valid = true;
     }
 
     /// Calls `f` for every label of the final set in name order. Empty

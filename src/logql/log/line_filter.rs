@@ -131,10 +131,16 @@ enum Matcher {
     NonEmpty,
     Contains(Finder<'static>),
     ContainsFold(FoldFinder),
-    Regex { re: Box<Regex>, required: Option<Finder<'static>> },
+    Regex {
+        re: Box<Regex>,
+        required: Option<Finder<'static>>,
+    },
     Pattern(Box<LinePattern>),
     Ip(IpMatcher),
-    Any(Vec<Matcher>),
+    /// Any of several matchers; when they are all substring tests, one
+    /// multi-literal search (the regex crate's SIMD literal searchers) that
+    /// matches exactly when one of them does.
+    Any(Vec<Matcher>, Option<Box<Regex>>),
 }
 
 impl Matcher {
@@ -149,7 +155,8 @@ impl Matcher {
             }
             Self::Pattern(p) => p.matches(line),
             Self::Ip(m) => m.matches_text(line),
-            Self::Any(ms) => ms.iter().any(|m| m.is_match(line)),
+            Self::Any(_, Some(re)) => re.is_match(line),
+            Self::Any(ms, None) => ms.iter().any(|m| m.is_match(line)),
         }
     }
 
@@ -158,11 +165,26 @@ impl Matcher {
         for m in ms {
             match m {
                 Self::Always => return Self::Always,
-                Self::Any(inner) => flat.extend(inner),
+                Self::Any(inner, _) => flat.extend(inner),
                 m => flat.push(m),
             }
         }
-        if flat.len() == 1 { flat.pop().unwrap_or(Self::Always) } else { Self::Any(flat) }
+        if flat.len() == 1 {
+            return flat.pop().unwrap_or(Self::Always);
+        }
+        let literals = flat.iter().all(|m| matches!(m, Self::Contains(_))).then(|| {
+            // Byte-wise literals (Unicode off), so any needle bytes match
+            // exactly themselves.
+            let alternation: Vec<String> = flat
+                .iter()
+                .filter_map(|m| match m {
+                    Self::Contains(f) => Some(f.needle().iter().map(|&b| format!("\\x{b:02x}")).collect()),
+                    _ => None,
+                })
+                .collect();
+            regex::bytes::RegexBuilder::new(&format!("(?-u:{})", alternation.join("|"))).build().ok().map(Box::new)
+        });
+        Self::Any(flat, literals.flatten())
     }
 
     fn contains(needle: &[u8]) -> Self {
@@ -175,7 +197,7 @@ impl Matcher {
             Self::Always | Self::NonEmpty => 0,
             Self::Contains(_) => 1,
             Self::ContainsFold(_) | Self::Ip(_) | Self::Pattern(_) => 2,
-            Self::Any(_) => 3,
+            Self::Any(..) => 3,
             Self::Regex { .. } => 4,
         }
     }
@@ -474,6 +496,10 @@ struct FoldFinder {
     needle: Vec<u8>,
     /// For an ASCII needle: a finder of it, for the chunked search.
     ascii: Option<Finder<'static>>,
+    /// For an ASCII needle: the same search as an ASCII-case-insensitive
+    /// byte regex (Unicode off, so only ASCII letters fold), which runs
+    /// the regex crate's SIMD literal searchers on the line in place.
+    ascii_re: Option<Box<Regex>>,
     /// Whether lines with U+212A / U+0130 need the exact scan too.
     special: bool,
 }
@@ -485,7 +511,14 @@ impl FoldFinder {
     fn new(needle: &[u8]) -> Self {
         let ascii = (needle.is_ascii() && needle.len() <= CHUNK / 2).then(|| Finder::new(needle).into_owned());
         let special = needle.iter().any(|&c| c == b'k' || c == b'i');
-        Self { needle: needle.to_vec(), ascii, special }
+        let ascii_re = std::str::from_utf8(needle)
+            .ok()
+            // A lowered needle has no upper-case letter; one that had would
+            // never match the lowered line, so it keeps the chunked search.
+            .filter(|n| n.is_ascii() && !n.is_empty() && !n.bytes().any(|b| b.is_ascii_uppercase()))
+            .and_then(|n| regex::bytes::RegexBuilder::new(&format!("(?i-u:{})", regex::escape(n))).build().ok())
+            .map(Box::new);
+        Self { needle: needle.to_vec(), ascii, ascii_re, special }
     }
 
     fn is_match(&self, line: &[u8]) -> bool {
@@ -493,7 +526,11 @@ impl FoldFinder {
         if self.needle.is_empty() {
             return true;
         }
-        if ascii_fold_search(line, finder) {
+        let found = match &self.ascii_re {
+            Some(re) => re.is_match(line),
+            None => ascii_fold_search(line, finder),
+        };
+        if found {
             return true;
         }
         // Only U+212A (→ k) and U+0130 (→ i) lower to ASCII.
@@ -608,8 +645,26 @@ mod tests {
                     required.map(|f| String::from_utf8_lossy(f.needle()).into_owned()).unwrap_or_default()
                 )
             }
-            Matcher::Any(ms) => format!("any({})", ms.len()),
+            Matcher::Any(ms, _) => format!("any({})", ms.len()),
             _ => "other".into(),
+        }
+    }
+
+    #[test]
+    fn literal_alternation_matches_each_literal() {
+        let f = LineFilter::new(LineFilterOp::Contains, &["ab".into(), "é|x".into(), "\u{fffd}".into()]).unwrap();
+        let Repr::One { matcher, .. } = &f.repr else { panic!("one matcher") };
+        assert!(matches!(**matcher, Matcher::Any(_, Some(_))));
+        for (line, want) in [
+            (&b"xxabyy"[..], true),
+            (b"a b", false),
+            ("é|x".as_bytes(), true),
+            ("é".as_bytes(), false),
+            (b"\xef\xbf\xbd", true),
+            (b"\xff\xfe", false),
+            (b"", false),
+        ] {
+            assert_eq!(f.matches(line), want, "{line:?}");
         }
     }
 
@@ -695,5 +750,27 @@ mod tests {
         assert!(m("needle", long.as_bytes()));
         let split = format!("{}NEEDLE{}", "a".repeat(CHUNK - 3), "b".repeat(10));
         assert!(m("needle", split.as_bytes()));
+    }
+
+    #[test]
+    fn fold_search_matches_reference() {
+        // Lines over a small alphabet (both cases, `[`, a byte that is not
+        // UTF-8, the Kelvin sign's bytes), against Loki's algorithm.
+        const ALPHABET: &[u8] = b"abAB[\xff\xe2\x84\xaa";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for needle in ["ab", "ba[", "a", "bab", "k"] {
+            let finder = FoldFinder::new(needle.as_bytes());
+            for _ in 0..3000 {
+                let len = (next() % 12) as usize;
+                let line: Vec<u8> = (0..len).map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize]).collect();
+                assert_eq!(finder.is_match(&line), contains_lower(&line, needle.as_bytes()), "{needle} in {line:?}");
+            }
+        }
     }
 }

@@ -29,7 +29,10 @@
 //!
 //! Costs: one pass over the line; no allocation once buffers have grown.
 
-use super::{DUPLICATE_SUFFIX, ErrorKind, LabelsBuilder, StageError, contains_rune_error, push_sanitized, push_value};
+use super::labels_builder::name_hash;
+use super::{
+    DUPLICATE_SUFFIX, ErrorKind, LabelsBuilder, LineText, StageError, contains_rune_error, push_sanitized, push_value,
+};
 
 /// A tokenizer error: the message and the 1-based position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,14 +102,13 @@ impl Decoder {
 
     /// Moves to the next separator after a bad pair.
     fn skip_value(&mut self, line: &[u8]) -> bool {
-        self.pos =
-            line.get(self.pos..).and_then(|r| r.iter().position(|&c| c <= b' ')).map_or(line.len(), |p| self.pos + p);
+        self.pos = find_separator(line, self.pos);
         false
     }
 
-    /// Whether a key that held non-ASCII bytes is invalid.
-    fn bad_key(&self, line: &[u8], multibyte: bool) -> bool {
-        multibyte && contains_rune_error(self.key(line))
+    /// Whether the key holds U+FFFD or invalid UTF-8.
+    fn bad_key(&self, line: &[u8]) -> bool {
+        contains_rune_error(self.key(line))
     }
 
     /// Reads the next pair; `false` at the end of the line or on a bad
@@ -122,46 +124,41 @@ impl Decoder {
                 return false;
             }
         }
-        // Key.
+        // Key: up to `=`, `"` or a separator.
         let start = self.pos;
-        let mut multibyte = false;
-        loop {
-            let Some(&c) = line.get(self.pos) else {
+        self.pos = find_stop(line, start);
+        match line.get(self.pos) {
+            None => {
                 self.key = (start, line.len());
-                if self.bad_key(line, multibyte) {
+                if self.bad_key(line) {
                     self.error("invalid key");
                     return false;
                 }
                 return true;
-            };
-            match c {
-                b'=' => {
-                    if self.pos == start {
-                        self.unexpected(c);
-                        return self.skip_value(line);
-                    }
-                    self.key = (start, self.pos);
-                    if self.bad_key(line, multibyte) {
-                        self.error("invalid key");
-                        return self.skip_value(line);
-                    }
-                    break;
-                }
-                b'"' => {
+            }
+            Some(&c @ b'=') => {
+                if self.pos == start {
                     self.unexpected(c);
                     return self.skip_value(line);
                 }
-                c if c <= b' ' => {
-                    self.key = (start, self.pos);
-                    if self.bad_key(line, multibyte) {
-                        self.error("invalid key");
-                        return false;
-                    }
-                    return true;
+                self.key = (start, self.pos);
+                if self.bad_key(line) {
+                    self.error("invalid key");
+                    return self.skip_value(line);
                 }
-                c => multibyte |= c >= 0x80,
             }
-            self.pos += 1;
+            Some(&c @ b'"') => {
+                self.unexpected(c);
+                return self.skip_value(line);
+            }
+            Some(_) => {
+                self.key = (start, self.pos);
+                if self.bad_key(line) {
+                    self.error("invalid key");
+                    return false;
+                }
+                return true;
+            }
         }
         // After `=`.
         self.pos += 1;
@@ -172,20 +169,16 @@ impl Decoder {
             Some(_) => {}
         }
         let start = self.pos;
-        loop {
-            let Some(&c) = line.get(self.pos) else {
-                self.val = Some(Val::Range(start, line.len()));
-                return true;
-            };
-            if c == b'=' || c == b'"' {
+        self.pos = find_stop(line, start);
+        match line.get(self.pos) {
+            Some(&c @ (b'=' | b'"')) => {
                 self.unexpected(c);
-                return self.skip_value(line);
+                self.skip_value(line)
             }
-            if c <= b' ' {
+            _ => {
                 self.val = Some(Val::Range(start, self.pos));
-                return true;
+                true
             }
-            self.pos += 1;
         }
     }
 
@@ -193,35 +186,95 @@ impl Decoder {
     fn quoted(&mut self, line: &[u8]) -> bool {
         let open = self.pos;
         let mut has_escape = false;
-        let mut escaped = false;
         let mut i = open + 1;
-        while let Some(&c) = line.get(i) {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
+        while let Some(p) = line.get(i..).and_then(|r| memchr::memchr2(b'"', b'\\', r)) {
+            let at = i + p;
+            if line.get(at) == Some(&b'\\') {
+                // The escaped byte is skipped, whatever it is.
                 has_escape = true;
-                escaped = true;
-            } else if c == b'"' {
-                self.pos = i + 1;
-                let body = line.get(open + 1..i).unwrap_or_default();
-                if has_escape {
-                    self.unquoted.clear();
-                    if !unquote(body, &mut self.unquoted) {
-                        self.error("invalid quoted value");
-                        return false;
-                    }
-                    self.val = Some(Val::Unquoted);
-                } else if !body.is_empty() {
-                    self.val = Some(Val::Range(open + 1, i));
-                }
-                return true;
+                i = at + 2;
+                continue;
             }
-            i += 1;
+            self.pos = at + 1;
+            let body = line.get(open + 1..at).unwrap_or_default();
+            if has_escape {
+                self.unquoted.clear();
+                if !unquote(body, &mut self.unquoted) {
+                    self.error("invalid quoted value");
+                    return false;
+                }
+                self.val = Some(Val::Unquoted);
+            } else if !body.is_empty() {
+                self.val = Some(Val::Range(open + 1, at));
+            }
+            return true;
         }
         self.pos = line.len();
         self.error("unterminated quoted value");
         false
     }
+}
+
+/// Bytes that end a key or an unquoted value: separators (`<= 0x20`), `=`
+/// and `"`.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i <= 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'=' as usize] = true;
+    t[b'"' as usize] = true;
+    t
+};
+
+/// Ones in every byte.
+const LO: u64 = 0x0101_0101_0101_0101;
+/// The high bit of every byte.
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `x` below `n` (`n <= 0x80`); exact for the
+/// lowest such byte, which is all the searches below use.
+fn bytes_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * u64::from(n)) & !x & HI
+}
+
+/// The high bit of each byte of `x` equal to `b` (exact for the lowest).
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    let y = x ^ (LO * u64::from(b));
+    y.wrapping_sub(LO) & !y & HI
+}
+
+/// The first byte from `from` on for which `word_hits` (eight bytes at a
+/// time) or `hit` (one byte) holds, or the line's length.
+fn find_first(line: &[u8], from: usize, word_hits: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> usize {
+    let mut i = from;
+    while let Some(w) = line.get(i..i + 8) {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        let m = word_hits(u64::from_le_bytes(bytes));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    line.get(i..).and_then(|r| r.iter().position(|&c| hit(c))).map_or(line.len(), |p| i + p)
+}
+
+/// The first stop byte of `line` from `from` on, or the line's length.
+fn find_stop(line: &[u8], from: usize) -> usize {
+    find_first(
+        line,
+        from,
+        |x| bytes_below(x, 0x21) | bytes_equal(x, b'=') | bytes_equal(x, b'"'),
+        |c| STOP[usize::from(c)],
+    )
+}
+
+/// The first separator of `line` from `from` on, or the line's length.
+fn find_separator(line: &[u8], from: usize) -> usize {
+    find_first(line, from, |x| bytes_below(x, 0x21), |c| c <= b' ')
 }
 
 /// Decodes the escapes of a quoted logfmt value (go-logfmt's
@@ -323,7 +376,20 @@ impl LogfmtParser {
 
     /// Extracts the pairs of `line` into `builder`.
     pub fn process(&mut self, line: &[u8], builder: &mut LabelsBuilder) {
+        self.process_watched(line, builder, &mut |_, _| false);
+    }
+
+    /// [`process`](Self::process), calling `stop(name, value)` for each
+    /// label set; when it returns true the rest of the line is not read
+    /// and `false` is returned (the caller drops the line).
+    pub(crate) fn process_watched(
+        &mut self,
+        line: &[u8],
+        builder: &mut LabelsBuilder,
+        stop: &mut dyn FnMut(&str, &str) -> bool,
+    ) -> bool {
         self.dec.reset();
+        let text = LineText::new(line);
         while !self.dec.eol(line) {
             if !self.dec.scan(line) {
                 if self.strict {
@@ -331,23 +397,34 @@ impl LogfmtParser {
                 }
                 continue;
             }
+            // A value is empty exactly when its bytes are (each bad byte
+            // becomes a space), so empty pairs are skipped before the name
+            // is built.
+            let raw = self.dec.value(line);
+            if !self.keep_empty && raw.is_empty() {
+                continue;
+            }
             self.name.clear();
-            push_sanitized(&mut self.name, self.dec.key(line));
+            text.push_sanitized(&mut self.name, self.dec.key(line));
             if self.name.is_empty() {
                 continue;
             }
-            if builder.conflicts(&self.name) {
+            let mut hash = name_hash(&self.name);
+            if builder.conflicts_h(&self.name, hash) {
                 self.name.push_str(DUPLICATE_SUFFIX);
+                hash = name_hash(&self.name);
             }
-            if builder.was_extracted(&self.name) {
-                continue;
+            let value: &str = match text.part(raw) {
+                Some(v) => v,
+                None => {
+                    self.value.clear();
+                    push_value(&mut self.value, raw);
+                    &self.value
+                }
+            };
+            if builder.add_exact_h(&self.name, hash, value) && stop(&self.name, value) {
+                return false;
             }
-            self.value.clear();
-            push_value(&mut self.value, self.dec.value(line));
-            if !self.keep_empty && self.value.is_empty() {
-                continue;
-            }
-            builder.set_label(&self.name, &self.value);
         }
         if self.strict
             && let Some(err) = self.dec.err
@@ -355,6 +432,7 @@ impl LogfmtParser {
             err.render(&mut self.details);
             builder.set_parser_error(ErrorKind::LogfmtParser, Some(&self.details));
         }
+        true
     }
 }
 
@@ -556,6 +634,27 @@ mod tests {
             r#"{__error__="LogfmtParserErr", __error_details__="logfmt syntax error at pos 3 : invalid key"}"#
         );
         assert_eq!(run("{}", b"", true, false), "{}");
+    }
+
+    #[test]
+    fn word_search_matches_byte_search() {
+        // Every byte value at every offset of a 19-byte line, after every
+        // start: the eight-byte search finds what a byte scan finds.
+        let mut line = [b'a'; 19];
+        for b in 0..=255u8 {
+            for at in 0..line.len() {
+                line.fill(if b == b'a' { b'b' } else { b'a' });
+                line[at] = b;
+                line[(at * 7 + 3) % 19] = 0xff;
+                for from in 0..=line.len() {
+                    let naive = |stop: &dyn Fn(u8) -> bool| {
+                        line[from..].iter().position(|&c| stop(c)).map_or(line.len(), |p| from + p)
+                    };
+                    assert_eq!(find_stop(&line, from), naive(&|c| c <= b' ' || c == b'=' || c == b'"'), "{b} {at}");
+                    assert_eq!(find_separator(&line, from), naive(&|c| c <= b' '), "{b} {at}");
+                }
+            }
+        }
     }
 
     fn expr(stream: &str, exprs: &[(&str, &str)], line: &[u8]) -> String {

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `labels_builder.rs` | [`LabelsBuilder`]: stream / structured metadata / parsed labels of one line, the `_extracted` rule, first-writer-wins, `__error__`, the final label set and its key | §3.3, §3.7 (drop/keep), §3.8 |
 //! | `json.rs` | [`JsonParser`]: `\| json` without arguments | §3.5 |
-//! | `json_expr.rs` | [`JsonExpressionParser`]: `\| json a="path"`, and the path syntax | §3.5 |
+//! | `json_expr.rs` | [`JsonExpressionParser`]: `\| json a="path"` (paths parsed by the query parser's `parse_json_path`) | §3.5 |
 //! | `jsonscan.rs` | the permissive JSON scanner all JSON stages share (the behaviour of the Go `jsonparser` Loki uses, errors included) | §3.5 |
 //! | `logfmt.rs` | [`LogfmtParser`], [`LogfmtExpressionParser`]: the logfmt tokenizer, `--strict`, `--keep-empty` | §3.5 |
 //! | `regexp.rs` | [`RegexpParser`]: `\| regexp` | §3.5 |
@@ -251,6 +251,11 @@ fn decode_last_char(b: &[u8]) -> Option<(char, usize)> {
 
 /// Go's `bytes.TrimSpace`: strips Unicode white space from both ends.
 pub(crate) fn trim_go_space(mut b: &[u8]) -> &[u8] {
+    // ASCII ends that are not white space: nothing to trim.
+    let ascii_kept = |c: Option<&u8>| c.is_some_and(|&c| c < 0x80 && !matches!(c, b'\t'..=b'\r' | b' '));
+    if ascii_kept(b.first()) && ascii_kept(b.last()) {
+        return b;
+    }
     while let Some((c, len)) = decode_char(b) {
         if !c.is_whitespace() {
             break;
@@ -276,6 +281,13 @@ pub(crate) fn push_sanitized(out: &mut String, segment: &[u8]) {
     if out.is_empty() && first.is_ascii_digit() {
         out.push('_');
     }
+    // Fast path: a name that needs no replacement.
+    if seg.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        && let Ok(s) = std::str::from_utf8(seg)
+    {
+        out.push_str(s);
+        return;
+    }
     let mut rest = seg;
     while let Some(&b) = rest.first() {
         if b.is_ascii_alphanumeric() || b == b'_' {
@@ -293,6 +305,12 @@ pub(crate) fn push_sanitized(out: &mut String, segment: &[u8]) {
 /// and every byte that is not UTF-8 become a space (Loki's
 /// `removeInvalidUtf`, which Prometheus needs).
 pub(crate) fn push_value(out: &mut String, bytes: &[u8]) {
+    if bytes.is_ascii()
+        && let Ok(s) = std::str::from_utf8(bytes)
+    {
+        out.push_str(s);
+        return;
+    }
     if let Ok(s) = std::str::from_utf8(bytes)
         && !s.contains('\u{fffd}')
     {
@@ -306,6 +324,52 @@ pub(crate) fn push_value(out: &mut String, bytes: &[u8]) {
         for _ in chunk.invalid() {
             out.push(' ');
         }
+    }
+}
+
+/// A line being parsed, with its text when it is all ASCII: then a part
+/// of it is a label name or value as it is, taken without validating it
+/// again (the parsers' fast path).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineText<'a> {
+    line: &'a [u8],
+    ascii: Option<&'a str>,
+}
+
+impl<'a> LineText<'a> {
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        let ascii = if line.is_ascii() { std::str::from_utf8(line).ok() } else { None };
+        Self { line, ascii }
+    }
+
+    /// `part` as text, when the line is ASCII and `part` lies inside it.
+    pub(crate) fn part(&self, part: &[u8]) -> Option<&'a str> {
+        let text = self.ascii?;
+        let off = (part.as_ptr() as usize).checked_sub(self.line.as_ptr() as usize)?;
+        text.get(off..off.checked_add(part.len())?)
+    }
+
+    /// [`push_value`] of a part of the line (or of any other bytes).
+    pub(crate) fn push_value(&self, out: &mut String, bytes: &[u8]) {
+        match self.part(bytes) {
+            Some(s) => out.push_str(s),
+            None => push_value(out, bytes),
+        }
+    }
+
+    /// [`push_sanitized`] of a part of the line (or of any other bytes).
+    pub(crate) fn push_sanitized(&self, out: &mut String, segment: &[u8]) {
+        if let Some(s) = self.part(segment)
+            && let Some(&first) = s.as_bytes().first()
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            if out.is_empty() && first.is_ascii_digit() {
+                out.push('_');
+            }
+            out.push_str(s);
+            return;
+        }
+        push_sanitized(out, segment);
     }
 }
 
@@ -323,6 +387,9 @@ pub(crate) fn push_go_decoded(out: &mut Vec<u8>, bytes: &[u8]) {
 /// Whether `bytes` holds U+FFFD or invalid UTF-8 (Go's
 /// `bytes.ContainsRune(b, utf8.RuneError)`).
 pub(crate) fn contains_rune_error(bytes: &[u8]) -> bool {
+    if bytes.is_ascii() {
+        return false;
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) => s.contains('\u{fffd}'),
         Err(_) => true,

@@ -7,7 +7,7 @@
 //! `\x`/octal escapes build invalid UTF-8 is read with the invalid bytes
 //! replaced by U+FFFD.
 
-use crate::logql::number::{NumError, parse_go_float};
+use crate::logql::number::{NumError, parse_float_bytes, underscores_ok};
 
 /// Go's `strconv.Quote`.
 pub(crate) fn quote(s: &str) -> String {
@@ -214,39 +214,6 @@ pub(crate) fn num_error(func: &str, s: &str, e: NumError) -> String {
     e.message(func, s)
 }
 
-/// Go's `underscoreOK`: underscores only between digits or after a base
-/// prefix (`s` without its sign).
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if b.len() >= 2 && b.first() == Some(&b'0') && b.get(1).is_some_and(|&c| matches!(c | 0x20, b'b' | b'o' | b'x')) {
-        i = 2;
-        saw = b'0';
-        hex = b.get(1).is_some_and(|&c| c | 0x20 == b'x');
-    }
-    while let Some(&c) = b.get(i) {
-        i += 1;
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-            continue;
-        }
-        if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-            continue;
-        }
-        if saw == b'_' {
-            return false;
-        }
-        saw = b'!';
-    }
-    saw != b'_'
-}
-
 /// Go's `strconv.ParseUint(s, base, 64)` for base 0 (prefixes, octal
 /// leading zero, underscores) or 10.
 pub(crate) fn parse_uint(s: &str, base0: bool) -> Result<u64, NumError> {
@@ -281,7 +248,7 @@ pub(crate) fn parse_uint(s: &str, base0: bool) -> Result<u64, NumError> {
         }
         n = n.checked_mul(base).and_then(|n| n.checked_add(u64::from(d))).ok_or(NumError::Range)?;
     }
-    if underscores && !underscore_ok(s) {
+    if underscores && !underscores_ok(s.as_bytes()) {
         return Err(NumError::Syntax);
     }
     Ok(n)
@@ -315,20 +282,7 @@ pub(crate) fn parse_int(s: &str, base0: bool) -> Result<i64, NumError> {
 /// Go's `strconv.ParseFloat(s, 64)`: optional sign, decimal or hexadecimal
 /// floats with underscores, `inf`/`infinity`/`nan` in any case.
 pub(crate) fn parse_float(s: &str) -> Result<f64, NumError> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
-        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" {
-        return Ok(if neg { f64::NEG_INFINITY } else { f64::INFINITY });
-    }
-    if lower == "nan" && body.len() == s.len() {
-        return Ok(f64::NAN);
-    }
-    let v = parse_go_float(body)?;
-    Ok(if neg { -v } else { v })
+    parse_float_bytes(s.as_bytes())
 }
 
 #[cfg(test)]

@@ -12,19 +12,55 @@
 //! full label set (grouping would hide the error). A trailing
 //! `line_format` that no later parser or line filter reads is dropped
 //! except for `bytes_*` (Loki's `removeLineformat`).
+//!
+//! Lines that a count (`count_over_time`, `rate`, `absent_over_time`) or a
+//! byte sum (`bytes_*`) turns into integer weights are added up while
+//! they fall in the same windows (`windows.rs`): a series holds one
+//! sample per run of such lines, whose value is the run's total, so the
+//! window sums are exactly those of one sample per line. Without pipeline
+//! stages a count reads the data block by block (`Engine::scan_blocks`):
+//! a block whose time span lies in one window class adds its entry count
+//! without being decompressed; another decodes only the timestamps of its
+//! entries up to its last window cut (snappy frames past that entry are
+//! not decompressed), and the entries after it, all in the class of the
+//! block's last entry, are counted from the block's entry count. Chunks
+//! whose entries may carry structured metadata (part of the series
+//! labels), overlapping chunks (de-duplicated by the read path) and
+//! streams with delete requests go line by line.
+//!
+//! Per line: a leading substring filter is searched for in whole decoded
+//! blocks (`Engine::scan_entries`), other leading filters run on the raw
+//! line, both before any label work; lines that keep the stream's labels
+//! (a pipeline of line filters only, no metadata, or a builder left
+//! unchanged) go to the stream's series without building a key; other
+//! series are found by a seeded hash of their key, built without sorting
+//! the labels (see `Sink::series_index`).
+//!
+//! Streams (or runs of chunk groups of large streams) are extracted on
+//! every core, each worker with its own compiled pipeline; the units'
+//! series are merged in unit order, which is the order one thread would
+//! have produced, so results do not depend on the number of threads.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use memchr::memmem::Finder;
+use xxhash_rust::xxh64::xxh64;
 
 use super::MetricError;
 use super::steps::{Ctx, Metric};
+use super::windows::Windows;
 use crate::chunk::Direction;
-use crate::labels::Label;
+use crate::engine::{BlockVisitor, Engine, EntryView, SelectedStream, StreamBlock};
+use crate::labels::{Label, Labels};
 use crate::logql::ast::{Conversion, Grouping, LabelFilter, RangeAggregation, RangeOp, Stage};
 use crate::logql::eval::Pipeline;
 use crate::logql::log::{
-    ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorKind, LabelsBuilder, parse_go_duration, parse_go_float, parse_humanize_bytes,
+    ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorKind, LabelsBuilder, LineFilter, parse_go_duration, parse_go_float,
+    parse_humanize_bytes,
 };
 
 /// The samples of one output series, in time order.
@@ -145,6 +181,36 @@ fn convert(value: &str, conversion: Option<Conversion>) -> Result<f64, String> {
     }
 }
 
+/// Whether `r`'s samples are integer weights that add up (see the module
+/// comment): a count or a byte sum, without `unwrap`.
+pub(crate) fn sums_weights(r: &RangeAggregation) -> bool {
+    r.range.unwrap.is_none()
+        && matches!(
+            r.op,
+            RangeOp::CountOverTime
+                | RangeOp::Rate
+                | RangeOp::AbsentOverTime
+                | RangeOp::BytesOverTime
+                | RangeOp::BytesRate
+        )
+}
+
+/// One range aggregation's extraction, shared by the workers.
+struct Plan<'a> {
+    stages: Vec<Stage>,
+    /// The post-`unwrap` label filters, as stages.
+    post_stages: Vec<Stage>,
+    value: Value<'a>,
+    reduce: Reduce,
+    preserve: bool,
+    /// Set when samples are weights: lines in one window class add up.
+    windows: Option<Windows>,
+    /// Count from block metas (a count without stages).
+    blocks: bool,
+    /// `[from, through)` read (ns).
+    range: (i64, i64),
+}
+
 /// Reads the samples of range aggregation `r` for every step of the grid
 /// (`[start - range - offset, end - offset]`), grouped into series sorted
 /// by labels. `grouping` is the aggregation's own grouping or the one a
@@ -160,13 +226,9 @@ pub(crate) fn extract(
     let through = ctx.grid.end.saturating_sub(offset).saturating_add(1);
 
     let stages = metric_stages(&r.range.selector.stages, r.op);
-    let mut pipeline = Pipeline::new(&stages)?;
-    let mut post = match &r.range.unwrap {
-        Some(u) if !u.post_filters.is_empty() => {
-            let st: Vec<Stage> = u.post_filters.iter().cloned().map(Stage::LabelFilter).collect();
-            Some(Pipeline::new(&st)?)
-        }
-        _ => None,
+    let post_stages: Vec<Stage> = match &r.range.unwrap {
+        Some(u) => u.post_filters.iter().cloned().map(Stage::LabelFilter).collect(),
+        None => Vec::new(),
     };
     let value = match (&r.range.unwrap, r.op) {
         (Some(u), _) => Value::Unwrap { label: &u.label, conversion: u.conversion },
@@ -175,56 +237,74 @@ pub(crate) fn extract(
     };
     let reduce = Reduce::new(r, grouping);
     let preserve = preserve_error(r, &reduce);
+    let windows = sums_weights(r).then(|| Windows::new(&ctx.grid, range, offset));
+    let blocks = ctx.use_blocks && windows.is_some() && matches!(value, Value::Count) && stages.is_empty();
+    let plan = Plan { stages, post_stages, value, reduce, preserve, windows, blocks, range: (from, through) };
+    // Compiled here first, so a bad stage fails before any thread starts.
+    let first = Worker::new(&plan)?;
 
     let streams = ctx.engine.select(ctx.tenant, &r.range.selector.matchers, from, through)?;
+    let threads = match ctx.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let units = plan_units(&streams, threads);
+    let workers = threads.min(units.len()).max(1);
+    let job = Job {
+        engine: ctx.engine,
+        streams: &streams,
+        units: &units,
+        seed: RandomState::new().hash_one(0x6d65_7472_6963_u64),
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+    };
+    let mut done = if workers == 1 {
+        first.run(&job)
+    } else {
+        std::thread::scope(|scope| {
+            let (job, plan) = (&job, &plan);
+            // A thread that cannot be started leaves its share to the others.
+            let handles: Vec<_> = (1..workers)
+                .filter_map(|_| {
+                    let work = move || match Worker::new(plan) {
+                        Ok(w) => w.run(job),
+                        Err(e) => {
+                            job.failed.store(true, Ordering::Relaxed);
+                            vec![(0, Err(e))]
+                        }
+                    };
+                    std::thread::Builder::new().name("logql-metric".into()).spawn_scoped(scope, work).ok()
+                })
+                .collect();
+            // This thread is a worker too.
+            let mut done = first.run(job);
+            for h in handles {
+                match h.join() {
+                    Ok(d) => done.extend(d),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            done
+        })
+    };
+    // Unit order: the first failure a sequential run would meet, and the
+    // samples in the order it would have added them.
+    done.sort_by_key(|d| d.0);
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut series: Vec<SeriesData> = Vec::new();
-    let mut key = String::new();
-    let empty: Metric = Arc::from(Vec::new());
-    for s in &streams {
-        let mut builder = LabelsBuilder::new(s.labels());
-        builder.set_preserve_error(preserve);
-        ctx.engine.for_each_entry(s, from, through, Direction::Forward, &mut |e| {
-            let line = e.line();
-            if let Some(f) = pipeline.leading_filter()
-                && !f.matches(line)
-            {
-                return ControlFlow::Continue(());
-            }
-            builder.reset();
-            e.for_each_metadata(|n, v| builder.set_metadata(n, v));
-            let ts = e.timestamp();
-            let Some(out) = pipeline.process(&mut builder, ts, line) else {
-                return ControlFlow::Continue(());
-            };
-            let v = match &value {
-                Value::Count => 1.0,
-                Value::Bytes => out.len() as f64,
-                Value::Unwrap { label, conversion } => {
-                    let Some(raw) = builder.get(label).filter(|v| !v.is_empty()) else {
-                        return ControlFlow::Continue(());
-                    };
-                    match convert(raw, *conversion) {
-                        Ok(v) => v,
-                        Err(details) => {
-                            builder.set_error(ErrorKind::SampleExtraction, Some(&details));
-                            0.0
-                        }
-                    }
+    for (_, out) in done {
+        for l in out?.series {
+            match index.get(&l.key).and_then(|&i| series.get_mut(i)) {
+                Some(sd) => {
+                    sd.ts.extend_from_slice(&l.ts);
+                    sd.values.extend_from_slice(&l.values);
                 }
-            };
-            if let Some(p) = &mut post
-                && p.process(&mut builder, ts, line).is_none()
-            {
-                return ControlFlow::Continue(());
+                None => {
+                    index.insert(l.key, series.len());
+                    series.push(SeriesData { metric: l.metric, ts: l.ts, values: l.values });
+                }
             }
-            let idx = series_index(&mut builder, &reduce, &mut key, &mut index, &mut series, &empty);
-            if let Some(sd) = series.get_mut(idx) {
-                sd.ts.push(ts);
-                sd.values.push(v);
-            }
-            ControlFlow::Continue(())
-        })?;
+        }
     }
     // Series fed by several streams: merge their samples in time order
     // (stable, so equal timestamps keep stream order).
@@ -240,50 +320,413 @@ pub(crate) fn extract(
     Ok(series)
 }
 
-/// The index of the series the current line's (reduced) labels name,
-/// created when new. Allocates only for a new series.
-fn series_index(
-    builder: &mut LabelsBuilder,
-    reduce: &Reduce,
-    key: &mut String,
-    index: &mut HashMap<String, usize>,
-    series: &mut Vec<SeriesData>,
-    empty: &Metric,
-) -> usize {
-    let full = builder.has_error() || (reduce.groups.is_empty() && !reduce.no_labels);
-    if !full && reduce.no_labels {
-        key.clear();
-    } else if full {
-        let k = builder.label_string();
-        if let Some(&i) = index.get(k) {
-            return i;
+/// A unit of work: the chunk groups `groups` (indices in time order) of
+/// stream `stream`.
+#[derive(Debug, Clone)]
+struct Unit {
+    stream: usize,
+    groups: Range<usize>,
+}
+
+/// Streams in label order, each cut into runs of chunk groups when it is
+/// large (about four units per thread, so one big stream among small ones
+/// is shared out too). On one thread, whole streams.
+fn plan_units(streams: &[SelectedStream], threads: usize) -> Vec<Unit> {
+    let whole = |stream| Unit { stream, groups: 0..usize::MAX };
+    if threads <= 1 {
+        return (0..streams.len()).map(whole).collect();
+    }
+    let groups: Vec<usize> = streams.iter().map(SelectedStream::num_groups).collect();
+    let per = groups.iter().sum::<usize>().div_ceil(4 * threads).max(1);
+    let mut units = Vec::with_capacity(4 * threads + streams.len());
+    for (stream, &n) in groups.iter().enumerate() {
+        if n <= per {
+            units.push(whole(stream));
+            continue;
         }
-        key.clear();
-        key.push_str(k);
-    } else {
-        key.clear();
-        push_reduced(builder, reduce, |n, v| {
-            key.push_str(n);
-            key.push('\u{ff}');
-            key.push_str(v);
-            key.push('\u{ff}');
-        });
+        for start in (0..n).step_by(per) {
+            let end = if start + per >= n { usize::MAX } else { start + per };
+            units.push(Unit { stream, groups: start..end });
+        }
     }
-    if let Some(&i) = index.get(key.as_str()) {
-        return i;
+    units
+}
+
+/// What the workers share.
+struct Job<'a> {
+    engine: &'a Engine,
+    streams: &'a [SelectedStream],
+    units: &'a [Unit],
+    /// Seed of the series key hashes.
+    seed: u64,
+    /// The next unit to start.
+    next: AtomicUsize,
+    /// A unit failed: the others stop.
+    failed: AtomicBool,
+}
+
+/// One series of a unit.
+struct LocalSeries {
+    /// The series key (see [`Sink::series_index`]), the same in every unit.
+    key: String,
+    metric: Metric,
+    ts: Vec<i64>,
+    values: Vec<f64>,
+    /// For weights: the first timestamp of the last sample's run and the
+    /// end of its window class; a line in between joins the run.
+    run: (i64, i64),
+}
+
+/// What a unit produced: its series in order of their first sample.
+#[derive(Default)]
+struct UnitOut {
+    series: Vec<LocalSeries>,
+}
+
+/// Hashes series keys with xxHash64 under a per-query seed.
+#[derive(Clone, Copy)]
+struct KeyHash(u64);
+
+impl BuildHasher for KeyHash {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
     }
-    let metric: Metric = if !full && reduce.no_labels {
-        empty.clone()
-    } else if full {
-        Arc::from(builder.to_vec())
-    } else {
-        let mut labels = Vec::new();
-        push_reduced(builder, reduce, |n, v| labels.push(Label::new(n, v)));
-        Arc::from(labels)
-    };
-    series.push(SeriesData { metric, ts: Vec::new(), values: Vec::new() });
-    index.insert(key.clone(), series.len() - 1);
-    series.len() - 1
+}
+
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxh64(bytes, self.0);
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        // `str` hashing ends with 0xff: fold it in without another pass.
+        self.0 = self.0.rotate_left(8) ^ u64::from(i);
+    }
+}
+
+/// The series of one unit, and the label work of its lines.
+struct Sink<'p> {
+    plan: &'p Plan<'p>,
+    builder: LabelsBuilder,
+    series: Vec<LocalSeries>,
+    /// Canonical key to series.
+    index: HashMap<String, usize, KeyHash>,
+    /// Alias key (labels in the builder's order) to series.
+    aliases: HashMap<String, usize, KeyHash>,
+    key: String,
+    /// The series of lines whose labels are the stream's own.
+    base: Option<usize>,
+    empty: Metric,
+}
+
+impl<'p> Sink<'p> {
+    fn new(plan: &'p Plan<'p>, labels: &Labels, seed: u64) -> Self {
+        let mut builder = LabelsBuilder::new(labels);
+        builder.set_preserve_error(plan.preserve);
+        Self {
+            plan,
+            builder,
+            series: Vec::new(),
+            index: HashMap::with_hasher(KeyHash(seed)),
+            aliases: HashMap::with_hasher(KeyHash(seed)),
+            key: String::new(),
+            base: None,
+            empty: Arc::from(Vec::new()),
+        }
+    }
+
+    /// Adds sample `v` at `ts` to series `idx`; weights in the run of the
+    /// series' last sample join it.
+    fn add(&mut self, idx: usize, ts: i64, v: f64) {
+        let Some(s) = self.series.get_mut(idx) else { return };
+        if let Some(w) = &self.plan.windows {
+            if let Some(last) = s.values.last_mut()
+                && ts >= s.run.0
+                && ts <= s.run.1
+            {
+                *last += v;
+                return;
+            }
+            s.run = (ts, w.class_end(ts));
+        }
+        s.ts.push(ts);
+        s.values.push(v);
+    }
+
+    /// The series of lines with the stream's labels alone.
+    fn base(&mut self) -> usize {
+        if let Some(b) = self.base {
+            return b;
+        }
+        self.builder.reset();
+        let b = self.series_index();
+        self.base = Some(b);
+        b
+    }
+
+    /// The index of the series the builder's (reduced) labels name,
+    /// created when new. Allocates only for a new series.
+    ///
+    /// The key of a series is canonical (sorted names), the same in every
+    /// unit. For full label sets and `without`, sorting per line would
+    /// cost more than the rest of the label work: the labels in the
+    /// builder's own order form an alias key, resolved to the canonical
+    /// one the first time it is seen.
+    fn series_index(&mut self) -> usize {
+        let Self { plan, builder, series, index, aliases, key, empty, .. } = self;
+        let reduce = &plan.reduce;
+        let full = builder.has_error() || (reduce.groups.is_empty() && !reduce.no_labels);
+        key.clear();
+        let alias = if !full && reduce.no_labels {
+            None
+        } else if !full && !reduce.without {
+            // `by`: the groups are sorted, so this key is canonical.
+            push_reduced(builder, reduce, |n, v| push_pair(key, n, v));
+            None
+        } else {
+            builder.for_each(|n, v| {
+                if full || reduce.keeps(n) {
+                    push_pair(key, n, v);
+                }
+            });
+            if let Some(&i) = aliases.get(key.as_str()) {
+                return i;
+            }
+            let alias = key.clone();
+            key.clear();
+            if full {
+                key.push_str(builder.label_string());
+            } else {
+                push_reduced(builder, reduce, |n, v| push_pair(key, n, v));
+            }
+            Some(alias)
+        };
+        let i = match index.get(key.as_str()) {
+            Some(&i) => i,
+            None => {
+                let metric: Metric = if full {
+                    Arc::from(builder.to_vec())
+                } else if reduce.no_labels {
+                    empty.clone()
+                } else {
+                    let mut labels = Vec::new();
+                    push_reduced(builder, reduce, |n, v| labels.push(Label::new(n, v)));
+                    Arc::from(labels)
+                };
+                series.push(LocalSeries { key: key.clone(), metric, ts: Vec::new(), values: Vec::new(), run: (0, -1) });
+                index.insert(key.clone(), series.len() - 1);
+                series.len() - 1
+            }
+        };
+        if let Some(a) = alias {
+            aliases.insert(a, i);
+        }
+        i
+    }
+}
+
+/// Appends one label to a series key: the name (which never holds
+/// `\u{ff}`), then the value's length and the value, so keys are
+/// unambiguous whatever the values hold.
+fn push_pair(key: &mut String, name: &str, value: &str) {
+    use std::fmt::Write as _;
+    key.push_str(name);
+    key.push('\u{ff}');
+    let _ = write!(key, "{}", value.len());
+    key.push('\u{ff}');
+    key.push_str(value);
+}
+
+/// A worker's compiled pipeline and per-line logic.
+struct Exec<'p> {
+    plan: &'p Plan<'p>,
+    pipeline: Pipeline,
+    post: Option<Pipeline>,
+    /// The pipeline's leading line filter, applied to raw lines first.
+    leading: Option<LineFilter>,
+    /// `Some(negated)` when the leading filter is a substring test that
+    /// the scan searches for in whole blocks (its answer comes with the
+    /// entry).
+    literal: Option<bool>,
+    /// Lines without structured metadata keep the stream's labels and
+    /// their value needs no label: the pipeline is line filters at most
+    /// (the leading one) and the value a count or the line's size.
+    plain: bool,
+}
+
+impl Exec<'_> {
+    /// Turns one line into a sample, if it makes one.
+    fn line(&mut self, sink: &mut Sink<'_>, e: EntryView<'_>, contains: bool) {
+        let line = e.line();
+        match (self.literal, &self.leading) {
+            (Some(negated), _) if contains == negated => return,
+            (None, Some(f)) if !f.matches(line) => return,
+            _ => {}
+        }
+        let ts = e.timestamp();
+        let plan = self.plan;
+        if self.plain && !e.has_metadata() {
+            let v = if matches!(plan.value, Value::Bytes) { line.len() as f64 } else { 1.0 };
+            let idx = sink.base();
+            sink.add(idx, ts, v);
+            return;
+        }
+        let builder = &mut sink.builder;
+        builder.reset();
+        e.for_each_metadata(|n, v| builder.set_metadata(n, v));
+        // The leading filter passed above: not run again.
+        let Some(out) = self.pipeline.process_after_leading(builder, ts, line) else { return };
+        let v = match &plan.value {
+            Value::Count => 1.0,
+            Value::Bytes => out.len() as f64,
+            Value::Unwrap { label, conversion } => {
+                let Some(raw) = builder.get(label).filter(|v| !v.is_empty()) else { return };
+                match convert(raw, *conversion) {
+                    Ok(v) => v,
+                    Err(details) => {
+                        builder.set_error(ErrorKind::SampleExtraction, Some(&details));
+                        0.0
+                    }
+                }
+            }
+        };
+        if let Some(p) = &mut self.post
+            && p.process(builder, ts, line).is_none()
+        {
+            return;
+        }
+        let idx = if sink.builder.is_unchanged() { sink.base() } else { sink.series_index() };
+        sink.add(idx, ts, v);
+    }
+}
+
+/// A worker: takes units until none is left.
+struct Worker<'p> {
+    exec: Exec<'p>,
+    /// The leading filter's needle, when it is a substring test.
+    finder: Option<Finder<'static>>,
+    /// Block decoding buffers.
+    buf: Vec<u8>,
+    ts: Vec<i64>,
+}
+
+impl<'p> Worker<'p> {
+    fn new(plan: &'p Plan<'p>) -> Result<Self, MetricError> {
+        let pipeline = Pipeline::new(&plan.stages)?;
+        let post = if plan.post_stages.is_empty() { None } else { Some(Pipeline::new(&plan.post_stages)?) };
+        let leading = pipeline.leading_filter().cloned();
+        let lit = leading.as_ref().and_then(LineFilter::literal);
+        let finder = lit.as_ref().map(|l| Finder::new(l.needle).into_owned());
+        let literal = lit.map(|l| l.negated);
+        let plain = pipeline.only_line_filters() && post.is_none() && !matches!(plan.value, Value::Unwrap { .. });
+        let exec = Exec { plan, pipeline, post, leading, literal, plain };
+        Ok(Self { exec, finder, buf: Vec::new(), ts: Vec::new() })
+    }
+
+    /// Returns each unit's output by unit index.
+    fn run(mut self, job: &Job<'_>) -> Vec<(usize, Result<UnitOut, MetricError>)> {
+        let mut done = Vec::new();
+        loop {
+            let u = job.next.fetch_add(1, Ordering::Relaxed);
+            let Some(unit) = job.units.get(u) else { break };
+            if job.failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let res = self.unit(job, unit);
+            if res.is_err() {
+                job.failed.store(true, Ordering::Relaxed);
+            }
+            done.push((u, res));
+        }
+        done
+    }
+
+    fn unit(&mut self, job: &Job<'_>, unit: &Unit) -> Result<UnitOut, MetricError> {
+        let Some(stream) = job.streams.get(unit.stream) else { return Ok(UnitOut::default()) };
+        let plan = self.exec.plan;
+        let mut sink = Sink::new(plan, stream.labels(), job.seed);
+        let (from, through) = plan.range;
+        match (plan.blocks, plan.windows) {
+            (true, Some(windows)) => {
+                let Self { exec, buf, ts, .. } = self;
+                let mut v = CountBlocks { exec, sink: &mut sink, windows, buf, ts };
+                job.engine.scan_blocks(stream, unit.groups.clone(), plan.range, &mut v)?;
+            }
+            _ => {
+                let Self { exec, finder, .. } = self;
+                let range = (from, through, Direction::Forward);
+                job.engine.scan_entries(stream, unit.groups.clone(), range, finder.as_ref(), &mut |e, contains| {
+                    exec.line(&mut sink, e, contains);
+                    ControlFlow::Continue(())
+                })?;
+            }
+        }
+        Ok(UnitOut { series: sink.series })
+    }
+}
+
+/// Blocks counted from their metas, for tests.
+#[cfg(test)]
+pub(crate) static BLOCKS_COUNTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counting lines block by block, for a count without stages.
+struct CountBlocks<'a, 'p> {
+    exec: &'a mut Exec<'p>,
+    sink: &'a mut Sink<'p>,
+    windows: Windows,
+    buf: &'a mut Vec<u8>,
+    ts: &'a mut Vec<i64>,
+}
+
+impl BlockVisitor for CountBlocks<'_, '_> {
+    fn by_blocks(&mut self, may_have_metadata: bool) -> bool {
+        // Metadata is part of the series labels (and `__error__` in it an
+        // error): such chunks go line by line.
+        !may_have_metadata
+    }
+
+    fn block(&mut self, b: &StreamBlock<'_>) -> crate::error::Result<()> {
+        let idx = self.sink.base();
+        if b.in_range() && self.windows.uniform(b.mint(), b.maxt()) {
+            #[cfg(test)]
+            BLOCKS_COUNTED.fetch_add(1, Ordering::Relaxed);
+            self.sink.add(idx, b.mint(), b.num_entries() as f64);
+            return Ok(());
+        }
+        self.ts.clear();
+        // Entries after the block's last cut all fall in the windows of its
+        // last entry: only those before it need their timestamps.
+        let last_cut = if b.in_range() { self.windows.last_cut_below(b.maxt()) } else { None };
+        let tail = match last_cut {
+            Some(stop) => {
+                let read = b.timestamps_until(stop, self.buf, self.ts)?;
+                b.num_entries().saturating_sub(read)
+            }
+            None => {
+                b.timestamps(self.buf, self.ts)?;
+                0
+            }
+        };
+        for &t in self.ts.iter() {
+            self.sink.add(idx, t, 1.0);
+        }
+        if tail > 0 {
+            self.sink.add(idx, b.maxt(), tail as f64);
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, e: EntryView<'_>) {
+        self.exec.line(self.sink, e, true);
+    }
 }
 
 /// Calls `f` for the labels `by`/`without` keeps, in name order.

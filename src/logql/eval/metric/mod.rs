@@ -10,12 +10,15 @@
 //! | `range_agg.rs` | sliding the `(t - range, t]` windows over the series: `rate`, `*_over_time`, `rate_counter`, `absent_over_time` |
 //! | `vector_agg.rs` | `sum`, `avg`, `topk`, `sort`, … per step |
 //! | `binop.rs` | arithmetic, comparisons, set operators, vector matching |
+//! | `windows.rs` | window classes: which steps' windows a timestamp falls in, for adding up counts and counting whole blocks |
 //! | `labels.rs` | label-set helpers (keep / delete names, printing) |
 //! | `tests.rs` | unit tests over a small engine |
 //!
-//! The data of every range aggregation is read once for the whole query:
-//! samples are collected per series in time order, then windows slide
-//! over the steps.
+//! The data of every range aggregation is read once for the whole query,
+//! on every core: samples are collected per series in time order, then
+//! windows slide over the steps. Counts add up lines that fall in the
+//! same windows, and without pipeline stages count whole blocks from
+//! their metadata (`extract.rs`).
 
 mod binop;
 mod extract;
@@ -25,6 +28,7 @@ mod steps;
 #[cfg(test)]
 mod tests;
 mod vector_agg;
+mod windows;
 
 use std::time::Duration;
 
@@ -50,11 +54,15 @@ pub struct MetricLimits {
     /// `step`, so answers match a default Loki's HTTP API. Default true;
     /// false evaluates at `start + k·step` as Loki's bare engine does.
     pub align_to_step: bool,
+    /// Worker threads reading the data: 0 (the default) for every
+    /// available core, 1 to evaluate on the calling thread only. The
+    /// answer is the same for any number.
+    pub threads: usize,
 }
 
 impl Default for MetricLimits {
     fn default() -> Self {
-        Self { max_series: 500, align_to_step: true }
+        Self { max_series: 500, align_to_step: true, threads: 0 }
     }
 }
 
@@ -196,6 +204,19 @@ pub fn eval_metric(
     step: Duration,
     limits: &MetricLimits,
 ) -> Result<MetricResult, MetricError> {
+    eval_with(engine, tenant, expr, (start, end, step), limits, true)
+}
+
+/// [`eval_metric`]; `use_blocks` false reads every count line by line
+/// (the reference the block path is tested against).
+pub(crate) fn eval_with(
+    engine: &Engine,
+    tenant: &TenantId,
+    expr: &SampleExpr,
+    (start, end, step): (i64, i64, Duration),
+    limits: &MetricLimits,
+    use_blocks: bool,
+) -> Result<MetricResult, MetricError> {
     if !step.is_zero() {
         let step_ns = i64::try_from(step.as_nanos()).unwrap_or(i64::MAX);
         if end < start {
@@ -227,7 +248,7 @@ pub fn eval_metric(
     if !instant && contains_approx_topk(expr) {
         return Err(MetricError::Unsupported("count min sketches are only supported on instant queries".into()));
     }
-    let ctx = steps::Ctx { engine, tenant, grid };
+    let ctx = steps::Ctx { engine, tenant, grid, threads: limits.threads, use_blocks };
     let per_step = steps::eval(&ctx, expr)?;
     let max = limits.max_series;
     if instant {

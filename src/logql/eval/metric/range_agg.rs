@@ -112,6 +112,15 @@ fn absent_labels(r: &RangeAggregation) -> Vec<Label> {
 /// is the window's upper bound (ns).
 fn aggregate(r: &RangeAggregation, ts: &[i64], vs: &[f64], end: i64, range: i64, scratch: &mut Vec<f64>) -> f64 {
     let secs = range as f64 / 1e9;
+    if super::extract::sums_weights(r) {
+        // Samples are integer weights (see `extract.rs`): their sum is the
+        // line count (or byte total) of the window, exactly.
+        let total = sum(vs);
+        return match r.op {
+            RangeOp::Rate | RangeOp::BytesRate => total / secs,
+            _ => total,
+        };
+    }
     let n = vs.len() as f64;
     match r.op {
         RangeOp::CountOverTime | RangeOp::AbsentOverTime => n,
@@ -199,14 +208,21 @@ pub(crate) fn quantile(q: f64, vs: &[f64], scratch: &mut Vec<f64>) -> f64 {
     }
     scratch.clear();
     scratch.extend_from_slice(vs);
-    scratch.sort_by(|a, b| nan_first(*a, *b));
     let n = scratch.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
     let upper = (n - 1.0).min(lower + 1.0);
     let weight = rank - rank.floor();
-    let at = |i: f64| scratch.get(i as usize).copied().unwrap_or(f64::NAN);
-    at(lower) * (1.0 - weight) + at(upper) * weight
+    // The two ranks by selection rather than a sort: linear per window.
+    // Zeros of both signs order -0 first, so the choice is deterministic.
+    let order = |a: &f64, b: &f64| nan_first(*a, *b).then_with(|| b.is_sign_negative().cmp(&a.is_sign_negative()));
+    let (lo, hi) = (lower as usize, upper as usize);
+    if lo >= scratch.len() {
+        return f64::NAN;
+    }
+    let (_, &mut lo_v, rest) = scratch.select_nth_unstable_by(lo, order);
+    let hi_v = if hi > lo { rest.iter().copied().min_by(order).unwrap_or(f64::NAN) } else { lo_v };
+    lo_v * (1.0 - weight) + hi_v * weight
 }
 
 /// Prometheus' extrapolated counter rate over the window `(end - range,

@@ -66,6 +66,11 @@ pub(crate) struct Ctx<'a> {
     pub engine: &'a Engine,
     pub tenant: &'a TenantId,
     pub grid: Grid,
+    /// Worker threads for extraction (0: every core).
+    pub threads: usize,
+    /// Whether counts without stages may be read from block metas (off
+    /// only to compare against the line-by-line path in tests).
+    pub use_blocks: bool,
 }
 
 /// Evaluates `expr` at every step of the grid.
