@@ -8,9 +8,10 @@
 //! JSON lines with `level`, `took` (seconds) and `status` in the `json`
 //! ones; snappy chunks with Loki's block and chunk sizes.
 //!
-//! | bench | query (range query over the hour, step 1m) |
+//! | bench | query (range query over the hour, step 1m unless said) |
 //! |---|---|
 //! | `logql_metric/count_over_time/<n>t` | `count_over_time({app="bench"}[1m])` (counted from block metas) |
+//! | `logql_metric/count_over_time_5m/<n>t` | `count_over_time({app="bench"}[5m])`, step 5m (windows wider than blocks) |
 //! | `logql_metric/sum_by_level_logfmt/<n>t` | `sum by (level) (count_over_time({app="bench", kind="logfmt"} \| logfmt [1m]))` |
 //! | `logql_metric/rate_filter/<n>t` | `rate({app="bench"} \|= "error" [5m])` |
 //! | `logql_metric/quantile_json_unwrap/<n>t` | `quantile_over_time(0.99, {app="bench", kind="json"} \| json \| unwrap took [5m])` |
@@ -116,18 +117,24 @@ fn points(r: &MetricResult) -> usize {
 /// The metric query benches (see the module comment).
 pub fn bench_metric(c: &mut Criterion) {
     let (logfmt, json) = dataset_bytes();
-    let queries: [(&str, &str, u64); 4] = [
-        ("count_over_time", r#"count_over_time({app="bench"}[1m])"#, logfmt + json),
+    const MINUTE: u64 = 60;
+    let queries: [(&str, &str, u64, u64); 5] = [
+        ("count_over_time", r#"count_over_time({app="bench"}[1m])"#, logfmt + json, MINUTE),
+        // Windows wider than a block's time span: most blocks are counted
+        // from their metadata alone.
+        ("count_over_time_5m", r#"count_over_time({app="bench"}[5m])"#, logfmt + json, 5 * MINUTE),
         (
             "sum_by_level_logfmt",
             r#"sum by (level) (count_over_time({app="bench", kind="logfmt"} | logfmt [1m]))"#,
             logfmt,
+            MINUTE,
         ),
-        ("rate_filter", r#"rate({app="bench"} |= "error" [5m])"#, logfmt + json),
+        ("rate_filter", r#"rate({app="bench"} |= "error" [5m])"#, logfmt + json, MINUTE),
         (
             "quantile_json_unwrap",
             r#"quantile_over_time(0.99, {app="bench", kind="json"} | json | unwrap took [5m])"#,
             json,
+            MINUTE,
         ),
     ];
     // Built by the first bench that runs, so filtering them all out costs
@@ -135,11 +142,11 @@ pub fn bench_metric(c: &mut Criterion) {
     let data: OnceCell<Fixture> = OnceCell::new();
     let mut g = c.benchmark_group("logql_metric");
     g.sampling_mode(SamplingMode::Flat).sample_size(10).measurement_time(Duration::from_secs(8));
-    for (name, q, bytes) in queries {
+    for (name, q, bytes, step) in queries {
         for threads in [1, 2] {
             let limits = MetricLimits { threads, ..MetricLimits::default() };
             let run = |f: &Fixture| {
-                query_metric(&f.engine, &f.tenant, q, T0, T0 + HOUR, Duration::from_secs(60), &limits).expect("query")
+                query_metric(&f.engine, &f.tenant, q, T0, T0 + HOUR, Duration::from_secs(step), &limits).expect("query")
             };
             let mut reported = false;
             g.throughput(Throughput::Bytes(bytes));

@@ -35,28 +35,33 @@ pub fn push_str(out: &mut String, s: &str) {
 
 /// A label set as a JSON object.
 pub fn push_labels(out: &mut String, labels: &[Label]) {
-    out.push('{');
-    for (i, l) in labels.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    push_joined(out, ('{', '}'), labels, |out, l| {
         push_str(out, &l.name);
         out.push(':');
         push_str(out, &l.value);
-    }
-    out.push('}');
+    });
 }
 
 /// A list of strings as a JSON array.
 pub fn push_str_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>) {
-    out.push('[');
-    for (i, s) in items.into_iter().enumerate() {
+    push_joined(out, ('[', ']'), items, push_str);
+}
+
+/// `items` written by `f`, separated by commas, between the `brackets`.
+fn push_joined<T>(
+    out: &mut String,
+    brackets: (char, char),
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(&mut String, T),
+) {
+    out.push(brackets.0);
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_str(out, s);
+        f(out, item);
     }
-    out.push(']');
+    out.push(brackets.1);
 }
 
 /// A metric timestamp: milliseconds as seconds with the shortest exact
@@ -172,56 +177,43 @@ pub fn push_streams(out: &mut String, streams: &[LogStream]) {
     out.push(']');
 }
 
+/// A `[<float seconds>, "<value>"]` sample.
+fn push_point(out: &mut String, timestamp_ms: i64, value: f64) {
+    out.push('[');
+    push_metric_ts(out, timestamp_ms);
+    out.push(',');
+    push_value(out, value);
+    out.push(']');
+}
+
+/// `{"metric":<labels>,"<key>":<value>}`, the value written by `value`.
+fn push_labeled(out: &mut String, labels: &[Label], key: &str, value: impl FnOnce(&mut String)) {
+    out.push_str("{\"metric\":");
+    push_labels(out, labels);
+    let _ = write!(out, ",\"{key}\":");
+    value(out);
+    out.push('}');
+}
+
 /// `(resultType, result)` of a metric answer.
 pub fn push_metric(out: &mut String, r: &MetricResult) -> &'static str {
     match r {
         MetricResult::Scalar { timestamp_ms, value } => {
-            out.push('[');
-            push_metric_ts(out, *timestamp_ms);
-            out.push(',');
-            push_value(out, *value);
-            out.push(']');
+            push_point(out, *timestamp_ms, *value);
             "scalar"
         }
         MetricResult::Vector(samples) => {
-            out.push('[');
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"metric\":");
-                push_labels(out, &s.labels);
-                out.push_str(",\"value\":[");
-                push_metric_ts(out, s.timestamp_ms);
-                out.push(',');
-                push_value(out, s.value);
-                out.push_str("]}");
-            }
-            out.push(']');
+            push_joined(out, ('[', ']'), samples, |out, s| {
+                push_labeled(out, &s.labels, "value", |out| push_point(out, s.timestamp_ms, s.value));
+            });
             "vector"
         }
         MetricResult::Matrix(series) => {
-            out.push('[');
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"metric\":");
-                push_labels(out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, (ts, v)) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
-                    }
-                    out.push('[');
-                    push_metric_ts(out, *ts);
-                    out.push(',');
-                    push_value(out, *v);
-                    out.push(']');
-                }
-                out.push_str("]}");
-            }
-            out.push(']');
+            push_joined(out, ('[', ']'), series, |out, s| {
+                push_labeled(out, &s.labels, "values", |out| {
+                    push_joined(out, ('[', ']'), &s.points, |out, &(ts, v)| push_point(out, ts, v));
+                });
+            });
             "matrix"
         }
     }

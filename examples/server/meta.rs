@@ -4,9 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use lokistore::index::VolumeAggregation;
 use lokistore::{Labels, Matcher};
@@ -38,22 +36,23 @@ fn string_list(items: &[String]) -> Response {
     json::response(out)
 }
 
-async fn common(
-    st: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Body,
-) -> ApiResult<(lokistore::TenantId, Params, i64, i64)> {
-    let tenant = st.tenant(headers)?;
-    let p = request_params(st, method, uri, headers, body).await?;
+/// The parameters of a request (see [`request_params`]).
+async fn params_of(st: &AppState, req: Request) -> ApiResult<Params> {
+    let (parts, body) = req.into_parts();
+    request_params(st, &parts.method, &parts.uri, &parts.headers, body).await
+}
+
+/// The tenant, parameters and `[start, end]` range of a request.
+async fn common(st: &AppState, req: Request) -> ApiResult<(lokistore::TenantId, Params, i64, i64)> {
+    let tenant = st.tenant(req.headers())?;
+    let p = params_of(st, req).await?;
     let (start, end) = params::range_params(&p)?;
     Ok((tenant, p, start, end))
 }
 
-pub async fn labels(State(st): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub async fn labels(State(st): State<AppState>, req: Request) -> Response {
     observed(&st, "labels", async {
-        let (tenant, p, start, end) = common(&st, &method, &uri, &headers, body).await?;
+        let (tenant, p, start, end) = common(&st, req).await?;
         let m = selector(p.get("query"))?;
         let names = st.query(move |e| e.label_names(&tenant, start, end, &m).map_err(ApiError::from_engine)).await?;
         Ok(string_list(&names))
@@ -64,14 +63,11 @@ pub async fn labels(State(st): State<AppState>, method: Method, uri: Uri, header
 pub async fn label_values(
     State(st): State<AppState>,
     name: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
     observed(&st, "label_values", async {
         let Path(name) = name.map_err(|e| ApiError::bad_request(format!("invalid label name in the path: {e}")))?;
-        let (tenant, p, start, end) = common(&st, &method, &uri, &headers, body).await?;
+        let (tenant, p, start, end) = common(&st, req).await?;
         let m = selector(p.get("query"))?;
         let values =
             st.query(move |e| e.label_values(&tenant, &name, start, end, &m).map_err(ApiError::from_engine)).await?;
@@ -80,9 +76,9 @@ pub async fn label_values(
     .await
 }
 
-pub async fn series(State(st): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub async fn series(State(st): State<AppState>, req: Request) -> Response {
     observed(&st, "series", async {
-        let (tenant, p, start, end) = common(&st, &method, &uri, &headers, body).await?;
+        let (tenant, p, start, end) = common(&st, req).await?;
         let mut selectors = Vec::new();
         for q in p.all("match[]").chain(p.all("match")) {
             selectors.push(selector(Some(q))?);
@@ -115,15 +111,9 @@ pub async fn series(State(st): State<AppState>, method: Method, uri: Uri, header
     .await
 }
 
-pub async fn index_stats(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn index_stats(State(st): State<AppState>, req: Request) -> Response {
     observed(&st, "index_stats", async {
-        let (tenant, p, start, end) = common(&st, &method, &uri, &headers, body).await?;
+        let (tenant, p, start, end) = common(&st, req).await?;
         let m = selector(p.get("query"))?;
         let s = st.query(move |e| e.stats(&tenant, start, end, &m).map_err(ApiError::from_engine)).await?;
         Ok(json::response(format!(
@@ -134,24 +124,12 @@ pub async fn index_stats(
     .await
 }
 
-pub async fn index_volume(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    observed(&st, "index_volume", volume(&st, method, uri, headers, body, false)).await
+pub async fn index_volume(State(st): State<AppState>, req: Request) -> Response {
+    observed(&st, "index_volume", volume(&st, req, false)).await
 }
 
-pub async fn index_volume_range(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    observed(&st, "index_volume", volume(&st, method, uri, headers, body, true)).await
+pub async fn index_volume_range(State(st): State<AppState>, req: Request) -> Response {
+    observed(&st, "index_volume", volume(&st, req, true)).await
 }
 
 /// The metric object of a volume entry.
@@ -172,16 +150,9 @@ fn push_volume_metric(out: &mut String, name: &str, aggregate: VolumeAggregation
 /// `/index/volume` (one vector over `[start, end]`) and
 /// `/index/volume_range` (a matrix: the volume of each `(t - step, t]`
 /// window at every step `t` from `start + step` to `end`).
-async fn volume(
-    st: &AppState,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    range: bool,
-) -> ApiResult<Response> {
+async fn volume(st: &AppState, req: Request, range: bool) -> ApiResult<Response> {
     let started = Instant::now();
-    let (tenant, p, start, end) = common(st, &method, &uri, &headers, body).await?;
+    let (tenant, p, start, end) = common(st, req).await?;
     let m = selector(p.get("query"))?;
     let limit = match p.get("limit") {
         None => 100,
@@ -202,23 +173,7 @@ async fn volume(
             return Err(ApiError::bad_request(format!("invalid aggregateBy {other:?}: must be series or labels")));
         }
     };
-    let step = if range {
-        let step = params::duration_param(&p, "step")?
-            .unwrap_or_else(|| (end.saturating_sub(start) / 1_000_000_000 / 250).max(1) * 1_000_000_000);
-        if step <= 0 {
-            return Err(ApiError::bad_request(
-                "zero or negative query resolution step widths are not accepted. Try a positive integer",
-            ));
-        }
-        if end.saturating_sub(start) / step > lokistore::logql::eval::metric::MAX_POINTS {
-            return Err(ApiError::bad_request(
-                "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
-            ));
-        }
-        step
-    } else {
-        0
-    };
+    let step = if range { params::step_param(&p, start, end)? } else { 0 };
     // Per window (its end time), the volumes sorted by size.
     let windows = st
         .query(move |e| {
@@ -295,16 +250,10 @@ async fn volume(
     Ok(json::response(json::query_envelope(if range { "matrix" } else { "vector" }, &out, &stats)))
 }
 
-pub async fn format_query(
-    State(st): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn format_query(State(st): State<AppState>, req: Request) -> Response {
     use axum::response::IntoResponse;
     let res: ApiResult<Response> = async {
-        let p = request_params(&st, &method, &uri, &headers, body).await?;
+        let p = params_of(&st, req).await?;
         let expr = lokistore::logql::parse_expr(p.get("query").unwrap_or_default())
             .map_err(|e| ApiError::bad_request(e.loki_message()))?;
         let mut out = String::from(r#"{"status":"success","data":"#);

@@ -119,44 +119,39 @@ impl Metrics {
     /// The exposition text; `engine` gauges and the WAL directory's size are read now.
     pub fn render(&self, engine: &lokistore::Engine) -> String {
         let mut out = String::with_capacity(8192);
-        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
-        };
-        let gauge = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
-        };
-        counter(&mut out, "lokistore_push_requests_total", "Push requests received.", self.push_requests.get());
-        counter(
+        write_simple(
             &mut out,
-            "lokistore_push_failures_total",
-            "Push requests answered with an error.",
-            self.push_failures.get(),
-        );
-        counter(&mut out, "lokistore_push_received_bytes_total", "Push body bytes received.", self.push_bytes.get());
-        counter(&mut out, "lokistore_ingested_entries_total", "Entries stored.", self.entries_accepted.get());
-        counter(
-            &mut out,
-            "lokistore_rejected_entries_total",
-            "Entries refused by validation or limits.",
-            self.entries_rejected.get(),
+            "counter",
+            &[
+                ("lokistore_push_requests_total", "Push requests received.", self.push_requests.get()),
+                ("lokistore_push_failures_total", "Push requests answered with an error.", self.push_failures.get()),
+                ("lokistore_push_received_bytes_total", "Push body bytes received.", self.push_bytes.get()),
+                ("lokistore_ingested_entries_total", "Entries stored.", self.entries_accepted.get()),
+                (
+                    "lokistore_rejected_entries_total",
+                    "Entries refused by validation or limits.",
+                    self.entries_rejected.get(),
+                ),
+            ],
         );
         self.push_duration.write(&mut out, "lokistore_push_duration_seconds", "", "Push request latency.", true);
-        let _ = writeln!(
-            out,
-            "# HELP lokistore_query_requests_total Query API requests.\n# TYPE lokistore_query_requests_total counter"
+        let by_endpoint = |counters: &'_ [Counter]| {
+            QUERY_ENDPOINTS.iter().zip(counters).map(|(e, c)| (*e, c.get())).collect::<Vec<_>>()
+        };
+        write_labeled(
+            &mut out,
+            "lokistore_query_requests_total",
+            "Query API requests.",
+            "endpoint",
+            &by_endpoint(&self.query_requests),
         );
-        for (i, e) in QUERY_ENDPOINTS.iter().enumerate() {
-            let _ =
-                writeln!(out, "lokistore_query_requests_total{{endpoint=\"{e}\"}} {}", self.query_requests[i].get());
-        }
-        let _ = writeln!(
-            out,
-            "# HELP lokistore_query_failures_total Query API requests answered with an error.\n# TYPE lokistore_query_failures_total counter"
+        write_labeled(
+            &mut out,
+            "lokistore_query_failures_total",
+            "Query API requests answered with an error.",
+            "endpoint",
+            &by_endpoint(&self.query_failures),
         );
-        for (i, e) in QUERY_ENDPOINTS.iter().enumerate() {
-            let _ =
-                writeln!(out, "lokistore_query_failures_total{{endpoint=\"{e}\"}} {}", self.query_failures[i].get());
-        }
         for (i, e) in QUERY_ENDPOINTS.iter().enumerate() {
             self.query_duration[i].write(
                 &mut out,
@@ -166,71 +161,109 @@ impl Metrics {
                 i == 0,
             );
         }
-        counter(
+        write_simple(
             &mut out,
-            "lokistore_query_lines_processed_total",
-            "Lines read by log and metric queries.",
-            self.query_lines_processed.get(),
-        );
-        counter(
-            &mut out,
-            "lokistore_query_bytes_processed_total",
-            "Line bytes read by log queries.",
-            self.query_bytes_processed.get(),
-        );
-        counter(&mut out, "lokistore_flushes_total", "Flushes run (API, schedule, shutdown).", self.flushes.get());
-        counter(&mut out, "lokistore_flush_failures_total", "Flushes that failed.", self.flush_failures.get());
-        counter(
-            &mut out,
-            "lokistore_flushed_chunks_total",
-            "Chunk objects written by flushes.",
-            self.flushed_chunks.get(),
-        );
-        counter(
-            &mut out,
-            "lokistore_flushed_chunk_bytes_total",
-            "Chunk object bytes written by flushes.",
-            self.flushed_bytes.get(),
+            "counter",
+            &[
+                (
+                    "lokistore_query_lines_processed_total",
+                    "Lines read by log and metric queries.",
+                    self.query_lines_processed.get(),
+                ),
+                (
+                    "lokistore_query_bytes_processed_total",
+                    "Line bytes read by log queries.",
+                    self.query_bytes_processed.get(),
+                ),
+                ("lokistore_flushes_total", "Flushes run (API, schedule, shutdown).", self.flushes.get()),
+                ("lokistore_flush_failures_total", "Flushes that failed.", self.flush_failures.get()),
+                ("lokistore_flushed_chunks_total", "Chunk objects written by flushes.", self.flushed_chunks.get()),
+                (
+                    "lokistore_flushed_chunk_bytes_total",
+                    "Chunk object bytes written by flushes.",
+                    self.flushed_bytes.get(),
+                ),
+            ],
         );
         self.flush_duration.write(&mut out, "lokistore_flush_duration_seconds", "", "Flush latency.", true);
-        counter(&mut out, "lokistore_wal_syncs_total", "Explicit WAL syncs (shutdown).", self.wal_syncs.get());
-        let (wal_bytes, wal_segments) = dir_usage(&engine.config().wal_dir());
-        gauge(&mut out, "lokistore_wal_disk_bytes", "Bytes of WAL segments and checkpoints on disk.", wal_bytes);
-        gauge(&mut out, "lokistore_wal_files", "WAL segment and checkpoint files on disk.", wal_segments);
-        counter(&mut out, "lokistore_compactions_total", "Compactor passes.", self.compactions.get());
-        counter(
+        write_simple(
             &mut out,
-            "lokistore_compaction_failures_total",
-            "Compactor passes that failed.",
-            self.compaction_failures.get(),
+            "counter",
+            &[("lokistore_wal_syncs_total", "Explicit WAL syncs (shutdown).", self.wal_syncs.get())],
+        );
+        let (wal_bytes, wal_segments) = dir_usage(&engine.config().wal_dir());
+        write_simple(
+            &mut out,
+            "gauge",
+            &[
+                ("lokistore_wal_disk_bytes", "Bytes of WAL segments and checkpoints on disk.", wal_bytes),
+                ("lokistore_wal_files", "WAL segment and checkpoint files on disk.", wal_segments),
+            ],
+        );
+        write_simple(
+            &mut out,
+            "counter",
+            &[
+                ("lokistore_compactions_total", "Compactor passes.", self.compactions.get()),
+                (
+                    "lokistore_compaction_failures_total",
+                    "Compactor passes that failed.",
+                    self.compaction_failures.get(),
+                ),
+            ],
         );
         let s = &self.store;
-        let _ = writeln!(
-            out,
-            "# HELP lokistore_store_operations_total Object store operations.\n# TYPE lokistore_store_operations_total counter"
-        );
-        for (op, c) in
-            [("put", &s.puts), ("get", &s.gets), ("list", &s.lists), ("delete", &s.deletes), ("head", &s.heads)]
-        {
-            let _ = writeln!(out, "lokistore_store_operations_total{{operation=\"{op}\"}} {}", c.get());
-        }
-        counter(&mut out, "lokistore_store_errors_total", "Object store operations that failed.", s.errors.get());
-        counter(
+        write_labeled(
             &mut out,
-            "lokistore_store_written_bytes_total",
-            "Bytes written to the object store.",
-            s.bytes_written.get(),
+            "lokistore_store_operations_total",
+            "Object store operations.",
+            "operation",
+            &[
+                ("put", s.puts.get()),
+                ("get", s.gets.get()),
+                ("list", s.lists.get()),
+                ("delete", s.deletes.get()),
+                ("head", s.heads.get()),
+            ],
         );
-        counter(&mut out, "lokistore_store_read_bytes_total", "Bytes read from the object store.", s.bytes_read.get());
-        gauge(
+        write_simple(
             &mut out,
-            "lokistore_memory_bytes",
-            "Unflushed chunk data and chunk cache in memory.",
-            engine.memory_used() as u64,
+            "counter",
+            &[
+                ("lokistore_store_errors_total", "Object store operations that failed.", s.errors.get()),
+                ("lokistore_store_written_bytes_total", "Bytes written to the object store.", s.bytes_written.get()),
+                ("lokistore_store_read_bytes_total", "Bytes read from the object store.", s.bytes_read.get()),
+            ],
         );
-        gauge(&mut out, "lokistore_streams", "Streams in memory.", engine.num_streams() as u64);
-        gauge(&mut out, "lokistore_tenants", "Tenants with streams in memory.", engine.tenants().len() as u64);
+        write_simple(
+            &mut out,
+            "gauge",
+            &[
+                (
+                    "lokistore_memory_bytes",
+                    "Unflushed chunk data and chunk cache in memory.",
+                    engine.memory_used() as u64,
+                ),
+                ("lokistore_streams", "Streams in memory.", engine.num_streams() as u64),
+                ("lokistore_tenants", "Tenants with streams in memory.", engine.tenants().len() as u64),
+            ],
+        );
         out
+    }
+}
+
+/// Unlabeled metrics of one `kind` (`counter` or `gauge`): `(name, help, value)`.
+fn write_simple(out: &mut String, kind: &str, rows: &[(&str, &str, u64)]) {
+    for (name, help, v) in rows {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+    }
+}
+
+/// A counter with one label: `(label value, count)` per series.
+fn write_labeled(out: &mut String, name: &str, help: &str, label: &str, rows: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (value, count) in rows {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {count}");
     }
 }
 

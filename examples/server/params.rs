@@ -189,6 +189,25 @@ pub fn duration_param(p: &Params, name: &str) -> ApiResult<Option<i64>> {
         .map_err(|e| ApiError::bad_request(format!("could not parse '{name}' parameter: {e}")))
 }
 
+/// The `step` of a range request in nanoseconds: the parameter, or by
+/// default `(end - start) / 250` whole seconds (at least one); refused when
+/// not positive or when it would make too many points.
+pub fn step_param(p: &Params, start: i64, end: i64) -> ApiResult<i64> {
+    let step = duration_param(p, "step")?
+        .unwrap_or_else(|| (end.saturating_sub(start) / 1_000_000_000 / 250).max(1) * 1_000_000_000);
+    if step <= 0 {
+        return Err(ApiError::bad_request(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
+    }
+    if end.saturating_sub(start) / step > lokistore::logql::eval::metric::MAX_POINTS {
+        return Err(ApiError::bad_request(
+            "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
+        ));
+    }
+    Ok(step)
+}
+
 /// `since` (a Prometheus duration), default one hour, in nanoseconds.
 pub fn since_param(p: &Params) -> ApiResult<i64> {
     match p.get("since") {

@@ -102,20 +102,7 @@ async fn query_range_inner(
     let (start, end) = params::range_params(&p)?;
     let limit = params::limit_param(&p, 100)?;
     let direction = params::direction_param(&p)?;
-    let step = match params::duration_param(&p, "step")? {
-        Some(s) => s,
-        None => (end.saturating_sub(start) / 1_000_000_000 / 250).max(1) * 1_000_000_000,
-    };
-    if step <= 0 {
-        return Err(ApiError::bad_request(
-            "zero or negative query resolution step widths are not accepted. Try a positive integer",
-        ));
-    }
-    if end.saturating_sub(start) / step > lokistore::logql::eval::metric::MAX_POINTS {
-        return Err(ApiError::bad_request(
-            "exceeded maximum resolution of 11,000 points per time series. Try increasing the value of the step parameter",
-        ));
-    }
+    let step = params::step_param(&p, start, end)?;
     let interval = params::duration_param(&p, "interval")?.unwrap_or(0);
     if interval < 0 {
         return Err(ApiError::bad_request("interval must be >= 0"));

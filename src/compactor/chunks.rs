@@ -45,6 +45,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::chunk::{Chunk, ChunkConfig, DEFAULT_TARGET_SIZE, Direction, Entry, EntryRef};
+use crate::engine::dedup_same_time;
 use crate::error::{Error, Result};
 use crate::index::{ChunkMeta, table_day};
 use crate::object::{ChunkKey, ChunkObject, bounds_to_ms};
@@ -294,25 +295,6 @@ fn each_entry(
         f(&e).map_err(|why| (path.to_owned(), why))?;
     }
     Ok(())
-}
-
-/// Drops entries repeated with the same timestamp, line and metadata in a
-/// timestamp-sorted list, keeping first occurrences in order (the read
-/// path's rule for overlapping chunks).
-fn dedup_same_time(v: &mut Vec<Entry>) {
-    let mut out: Vec<Entry> = Vec::with_capacity(v.len());
-    let mut group_start = 0;
-    for e in v.drain(..) {
-        if out.last().is_none_or(|l| l.timestamp != e.timestamp) {
-            group_start = out.len();
-        }
-        let seen =
-            out.get(group_start..).unwrap_or_default().iter().any(|o| o.line == e.line && o.metadata == e.metadata);
-        if !seen {
-            out.push(e);
-        }
-    }
-    *v = out;
 }
 
 /// Rewrites run `run` of `chunks`: the new chunks' metas, paths and bytes,

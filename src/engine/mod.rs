@@ -49,6 +49,7 @@ pub(crate) use blocks::{BlockVisitor, StreamBlock};
 pub use config::{EngineConfig, Limits};
 pub use flush::{FlushStats, MaintenanceStats};
 pub use push::{PushResult, PushStream, RejectReason, Rejection, StreamPushResult};
+pub(crate) use read::dedup_same_time;
 pub use read::{EntryView, LogQuery, SelectedStream, StreamEntries};
 
 use crate::error::Result;

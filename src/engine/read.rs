@@ -621,8 +621,9 @@ fn stream_matchers(matchers: &[Matcher], tenant: &TenantId) -> Option<Vec<Matche
 }
 
 /// Drops entries repeated with the same timestamp and line (and metadata)
-/// in a timestamp-sorted list, keeping first occurrences in order.
-fn dedup_same_time(v: &mut Vec<Entry>) {
+/// in a timestamp-sorted list, keeping first occurrences in order: the rule
+/// for overlapping chunks (the compactor merges chunks by it too).
+pub(crate) fn dedup_same_time(v: &mut Vec<Entry>) {
     let mut out: Vec<Entry> = Vec::with_capacity(v.len());
     let mut group_start = 0;
     for e in v.drain(..) {

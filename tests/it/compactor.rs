@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use super::support::{chunk_objects, clock_of, memory_engine, referenced_chunk_paths};
 use bytes::Bytes;
 use lokistore::compactor::{ChunkCompaction, RetentionConfig, StreamRetention, TenantRetention};
 use lokistore::compactor::{CompactionReport, Compactor, CompactorConfig, CompactorError};
-use lokistore::engine::{Engine, EngineConfig, LogQuery, PushStream};
+use lokistore::engine::{Engine, EngineConfig, LogQuery, PushStream, StreamEntries};
 use lokistore::index::{IndexFileName, read_object};
 use lokistore::store::{Fault, FaultyStore, LocalFsStore, MemoryStore, ObjectStore, Op};
 use lokistore::{ChunkConfig, ChunkKey, Direction, Entry, Fingerprint, Labels, SyncMode, TenantId};
@@ -203,8 +204,7 @@ fn compaction_leaves_one_file_per_table_and_tenant_and_reads_the_same() {
 #[test]
 fn corrupt_index_files_are_reported_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    let (store, engine) = memory_engine(config(dir.path()));
     let model = push_all(&engine);
     let bad_common = format!("index/index_{BASE_DAY}/1700000000-bad-1.tsdb.gz");
     let bad_tenant = format!("index/index_{BASE_DAY}/t1/1700000000000000000-compactor-1-2-abc.tsdb.gz");
@@ -237,9 +237,8 @@ fn faults_at_any_point_then_a_normal_run_converge() {
     ];
     for (op, key, fault) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let base: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+        let (base, engine) = memory_engine(config(dir.path()));
         let faulty = Arc::new(FaultyStore::new(Arc::clone(&base)));
-        let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&base)).unwrap();
         let model = push_all(&engine);
         let c = compactor(faulty.clone(), "c");
         faulty.fail_always(op, &key);
@@ -266,10 +265,7 @@ fn faults_at_any_point_then_a_normal_run_converge() {
 fn the_lease_keeps_a_second_compactor_out() {
     let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
     let now = Arc::new(AtomicI64::new(1_700_000_000_000_000_000));
-    let clock = {
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    };
+    let clock = clock_of(&now);
     let a = compactor(Arc::clone(&store), "a").with_clock(clock.clone());
     let b = compactor(Arc::clone(&store), "b").with_clock(clock);
     let held = a.acquire_lease().unwrap();
@@ -291,22 +287,10 @@ fn the_lease_keeps_a_second_compactor_out() {
     b.run_once().unwrap();
 }
 
-/// Every chunk object in a `MemoryStore` (keys are chunk keys).
-fn chunk_objects(store: &dyn ObjectStore) -> BTreeSet<String> {
-    store
-        .list("")
-        .unwrap()
-        .into_iter()
-        .map(|m| m.key)
-        .filter(|k| !k.starts_with("index/") && !k.starts_with("compactor/"))
-        .collect()
-}
-
 #[test]
 fn retention_removes_exactly_the_expired_data_after_the_delay() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    let (store, engine) = memory_engine(config(dir.path()));
     let model = push_all(&engine);
 
     const D: Duration = Duration::from_secs(86_400);
@@ -329,10 +313,7 @@ fn retention_removes_exactly_the_expired_data_after_the_delay() {
         Arc::clone(&store),
         CompactorConfig { owner: "ret".into(), retention: Some(retention.clone()), ..Default::default() },
     )
-    .with_clock({
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    });
+    .with_clock(clock_of(&now));
 
     // Which chunk objects must go: decided from the keys alone.
     let now_ms = start_ns / 1_000_000;
@@ -400,9 +381,8 @@ fn retention_removes_exactly_the_expired_data_after_the_delay() {
 #[test]
 fn retention_survives_a_crash_between_upload_and_delete() {
     let dir = tempfile::tempdir().unwrap();
-    let base: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+    let (base, engine) = memory_engine(config(dir.path()));
     let faulty = Arc::new(FaultyStore::new(Arc::clone(&base)));
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&base)).unwrap();
     let model = push_all(&engine);
     let all = chunk_objects(&*base);
     let now = (BASE_DAY + 4) * DAY_NS + 12 * HOUR_NS;
@@ -443,33 +423,6 @@ fn retention_survives_a_crash_between_upload_and_delete() {
 
 // ---------------------------------------------------------------------
 // Chunk compaction.
-
-/// Paths of every chunk object the index objects of `store` reference.
-pub(crate) fn referenced_chunk_paths(store: &dyn ObjectStore) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for m in store.list("index/").unwrap() {
-        let parts: Vec<&str> = m.key.split('/').collect();
-        let reader = read_object(&m.key, store.get(&m.key).unwrap()).unwrap();
-        for s in reader.all_series() {
-            let s = s.unwrap();
-            let tenant = match parts.as_slice() {
-                ["index", _, tenant, _] => tenant.to_string(),
-                _ => s.labels.get("__loki_tenant__").unwrap().to_owned(),
-            };
-            for c in &s.chunks {
-                let key = ChunkKey {
-                    tenant: tenant.clone(),
-                    fingerprint: s.fingerprint,
-                    from_ms: c.min_time,
-                    through_ms: c.max_time,
-                    checksum: c.checksum,
-                };
-                out.insert(store.chunk_path(&key));
-            }
-        }
-    }
-    out
-}
 
 /// Number of chunk references in the index (a chunk indexed in two
 /// tables counts twice).
@@ -553,9 +506,12 @@ fn push_small_chunks(engine: &Engine, rounds: i64) {
     engine.flush().unwrap();
 }
 
+/// Every tenant's streams, as reads return them.
+type Everything = Vec<(String, Vec<StreamEntries>)>;
+
 /// Every entry of every tenant, as reads return them (after reloading the
 /// stored index).
-fn read_everything(engine: &Engine) -> Vec<(String, Vec<lokistore::engine::StreamEntries>)> {
+fn read_everything(engine: &Engine) -> Everything {
     engine.refresh_index().unwrap();
     TENANTS
         .iter()
@@ -563,13 +519,19 @@ fn read_everything(engine: &Engine) -> Vec<(String, Vec<lokistore::engine::Strea
         .collect()
 }
 
+/// An engine over a new in-memory store with `rounds` rounds of small
+/// chunks pushed, and what reads return then.
+fn small_chunks_engine(dir: &Path, rounds: i64) -> (Arc<dyn ObjectStore>, Engine, Everything) {
+    let (store, engine) = memory_engine(config(dir));
+    push_small_chunks(&engine, rounds);
+    let before = read_everything(&engine);
+    (store, engine, before)
+}
+
 #[test]
 fn chunk_compaction_merges_small_chunks_and_every_entry_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
-    push_small_chunks(&engine, 24);
-    let before = read_everything(&engine);
+    let (store, engine, before) = small_chunks_engine(dir.path(), 24);
     let total: usize = before.iter().flat_map(|(_, s)| s).map(|s| s.entries.len()).sum();
     assert!(total > 1500, "{total}");
     let old_chunks = chunk_objects(&*store);
@@ -581,10 +543,7 @@ fn chunk_compaction_merges_small_chunks_and_every_entry_reads_the_same() {
         Arc::clone(&store),
         CompactorConfig { owner: "chunks".into(), chunks: Some(small_chunks()), ..CompactorConfig::default() },
     )
-    .with_clock({
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    });
+    .with_clock(clock_of(&now));
     let r = c.run_once().unwrap();
     assert!(r.skipped_objects.is_empty(), "{:?}", r.skipped_objects);
     assert!(r.chunks_replaced > 10 * r.chunks_written / 2, "{r:?}");
@@ -638,10 +597,7 @@ fn chunk_compaction_merges_small_chunks_and_every_entry_reads_the_same() {
 #[test]
 fn chunk_compaction_works_with_retention() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
-    push_small_chunks(&engine, 12);
-    let before = read_everything(&engine);
+    let (store, engine, before) = small_chunks_engine(dir.path(), 12);
     // Day BASE_DAY expires for t2; the rest is kept and merged.
     let mut tenants = HashMap::new();
     // 30h: day BASE_DAY is older than that, the next day stays younger
@@ -658,14 +614,11 @@ fn chunk_compaction_works_with_retention() {
             ..CompactorConfig::default()
         },
     )
-    .with_clock({
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    });
+    .with_clock(clock_of(&now));
     let r = c.run_once().unwrap();
     assert!(r.chunks_marked > 0 && r.chunks_written > 0, "{r:?}");
     assert_compacted(&*store);
-    let want: Vec<(String, Vec<lokistore::engine::StreamEntries>)> = before
+    let want: Everything = before
         .iter()
         .map(|(t, streams)| {
             let kept = streams
@@ -714,9 +667,8 @@ fn chunk_compaction_faults_then_a_normal_run_converge() {
     for (op, key, fault) in cases {
         let what = format!("{op:?} {key} {fault:?}");
         let dir = tempfile::tempdir().unwrap();
-        let base: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+        let (base, engine) = memory_engine(config(dir.path()));
         let faulty = Arc::new(FaultyStore::new(Arc::clone(&base)));
-        let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&base)).unwrap();
         push_small_chunks(&engine, 8);
         let before = read_everything(&engine);
         let make = |store: Arc<dyn ObjectStore>, t: i64| {
@@ -759,10 +711,7 @@ fn chunk_compaction_faults_then_a_normal_run_converge() {
 #[test]
 fn background_compactor_reports_each_run_and_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
-    push_small_chunks(&engine, 4);
-    let before = read_everything(&engine);
+    let (store, engine, before) = small_chunks_engine(dir.path(), 4);
     let cfg = CompactorConfig { owner: "bg".into(), chunks: Some(small_chunks()), ..CompactorConfig::default() };
     // Another compactor holds the lease: the first run reports the error.
     let other = Compactor::new(Arc::clone(&store), CompactorConfig { owner: "other".into(), ..Default::default() });

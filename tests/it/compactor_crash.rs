@@ -14,16 +14,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::support::{Rng, crash_seed, example_binary};
 use lokistore::engine::{Engine, LogQuery};
 use lokistore::store::{LocalFsStore, ObjectStore};
 use lokistore::{Direction, Entry, Labels, TenantId};
 
-use super::compactor::{assert_chunks_exactly_referenced, assert_compacted, referenced_chunk_paths};
+use super::compactor::{assert_chunks_exactly_referenced, assert_compacted};
+use super::support::referenced_chunk_paths;
 
 // The child's settings and data; its `main` is not used here.
 #[allow(dead_code)]
@@ -37,54 +39,6 @@ const HOUR_NS: i64 = 3_600_000_000_000;
 
 /// Kill rounds.
 const ROUNDS: i64 = 16;
-
-/// The kill moments' generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n
-    }
-}
-
-/// The crash child, built once per test process (`cargo test` does not
-/// build examples, and a stale binary would test old code).
-fn child_binary() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let bin = profile_dir.join("examples").join(format!("compactor_crash_child{}", std::env::consts::EXE_SUFFIX));
-        let target = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--quiet", "--example", "compactor_crash_child", "--target-dir"]).arg(target);
-        // Build with this test's features so the library is not rebuilt.
-        if cfg!(feature = "internals") {
-            cmd.args(["--features", "internals"]);
-        }
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        match cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status() {
-            Ok(status) => assert!(status.success(), "building the compactor crash child failed"),
-            Err(e) => assert!(bin.exists(), "cannot run cargo to build the compactor crash child: {e}"),
-        }
-        bin
-    })
-    .clone()
-}
-
-fn seed() -> u64 {
-    let s = std::env::var("COMPACTOR_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
-    eprintln!("compactor crash test seed: {s} (set COMPACTOR_CRASH_SEED to repeat)");
-    s
-}
 
 /// When the child is killed.
 #[derive(Debug, Clone, Copy)]
@@ -100,7 +54,7 @@ enum Kill {
 /// Runs the child at clock `clock_ns`; returns what it printed last
 /// (`DONE ...`, `PAUSE n`, or `READY` when killed while running).
 fn run_child(store_dir: &Path, clock_ns: i64, kill: Kill) -> String {
-    let mut cmd = Command::new(child_binary());
+    let mut cmd = Command::new(example_binary("compactor_crash_child"));
     cmd.arg(store_dir).arg(clock_ns.to_string());
     if let Kill::BeforeChange(n) = kill {
         cmd.arg(n.to_string());
@@ -172,7 +126,7 @@ fn compactor_converges_after_sigkill_at_any_point() {
     let store_dir = tmp.path().join("store");
     let store: Arc<dyn ObjectStore> = Arc::new(LocalFsStore::open(&store_dir).unwrap());
     let engine = Engine::open_with_store(engine_config(&tmp.path().join("data")), Arc::clone(&store)).unwrap();
-    let mut rng = Rng(seed());
+    let mut rng = Rng(crash_seed("COMPACTOR_CRASH_SEED", "compactor"));
     let start = Instant::now();
     let mut model = Model::new();
     let mut outcomes: BTreeMap<&str, u32> = BTreeMap::new();

@@ -12,15 +12,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::support::{chunk_objects, clock_of, memory_engine, referenced_chunk_paths};
 use bytes::Bytes;
 use lokistore::compactor::{
     CompactionReport, Compactor, CompactorConfig, DeleteConfig, DeleteError, DeleteStatus, RetentionConfig,
 };
 use lokistore::engine::{Engine, EngineConfig, LogQuery, PushStream};
-use lokistore::index::read_object;
 use lokistore::logql::eval::metric::{MetricLimits, MetricResult, query_metric};
 use lokistore::store::{FaultyStore, MemoryStore, ObjectStore, Op};
-use lokistore::{Chunk, ChunkKey, ChunkObject, Direction, Entry, Error, Label, Labels, SyncMode, TenantId};
+use lokistore::{Chunk, ChunkObject, Direction, Entry, Error, Label, Labels, SyncMode, TenantId};
 
 const BASE_DAY: i64 = 19_000;
 const DAY_NS: i64 = 86_400_000_000_000;
@@ -212,17 +212,6 @@ fn check_queries(engine: &Engine, want: &Model) {
     }
 }
 
-/// Chunk object keys in the store.
-fn chunk_objects(store: &dyn ObjectStore) -> BTreeSet<String> {
-    store
-        .list("")
-        .unwrap()
-        .into_iter()
-        .map(|m| m.key)
-        .filter(|k| !k.starts_with("index/") && !k.starts_with("compactor/"))
-        .collect()
-}
-
 /// Every entry of every chunk object in the store, per (tenant, labels),
 /// de-duplicated: what is physically left.
 fn stored_entries(store: &dyn ObjectStore) -> Model {
@@ -242,28 +231,14 @@ fn stored_entries(store: &dyn ObjectStore) -> Model {
     out
 }
 
-/// Chunk objects the index files refer to.
+/// Chunk objects the index files refer to; every index file must be
+/// compacted (per tenant).
 fn indexed_chunks(store: &dyn ObjectStore) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
     for m in store.list("index/").unwrap() {
         let parts: Vec<&str> = m.key.split('/').collect();
-        let ["index", _, tenant, _] = parts.as_slice() else { panic!("not compacted: {}", m.key) };
-        let reader = read_object(&m.key, store.get(&m.key).unwrap()).unwrap();
-        for s in reader.all_series() {
-            let s = s.unwrap();
-            for c in &s.chunks {
-                let key = ChunkKey {
-                    tenant: tenant.to_string(),
-                    fingerprint: s.fingerprint,
-                    from_ms: c.min_time,
-                    through_ms: c.max_time,
-                    checksum: c.checksum,
-                };
-                out.insert(store.chunk_path(&key));
-            }
-        }
+        assert!(matches!(parts.as_slice(), ["index", _, _, _]), "not compacted: {}", m.key);
     }
-    out
+    referenced_chunk_paths(store)
 }
 
 fn nonempty(m: &Model) -> Model {
@@ -281,8 +256,19 @@ fn compactor(store: Arc<dyn ObjectStore>, now: &Arc<AtomicI64>) -> Compactor {
         deletes: no_cancel_period(),
         ..CompactorConfig::default()
     };
-    let now = Arc::clone(now);
-    Compactor::new(store, config).with_clock(move || now.load(Ordering::SeqCst))
+    Compactor::new(store, config).with_clock(clock_of(now))
+}
+
+/// An engine over a new in-memory store with the dataset pushed and the
+/// processing deletes added: (store, engine, dataset, dataset minus the
+/// deletes).
+fn engine_with_deletes(dir: &Path) -> (Arc<dyn ObjectStore>, Engine, Model, Model) {
+    let (store, engine) = memory_engine(config(dir));
+    let model = push_all(&engine);
+    let dels = deletes();
+    add_all(&engine, &dels);
+    let want = expected(&model, &dels);
+    (store, engine, model, want)
 }
 
 fn delete_error(e: &Error) -> &DeleteError {
@@ -394,8 +380,7 @@ fn add_list_cancel_and_loki_errors() {
 #[test]
 fn requests_survive_reopen_and_hide_lines_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    let (store, engine) = memory_engine(config(dir.path()));
     let model = push_all(&engine);
     check_queries(&engine, &model);
     let dels = deletes();
@@ -423,12 +408,7 @@ fn requests_survive_reopen_and_hide_lines_at_once() {
 #[test]
 fn processing_removes_the_data_and_the_replaced_objects() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
-    let model = push_all(&engine);
-    let dels = deletes();
-    add_all(&engine, &dels);
-    let want = expected(&model, &dels);
+    let (store, engine, model, want) = engine_with_deletes(dir.path());
     let before = chunk_objects(&*store);
     assert_eq!(stored_entries(&*store), model);
 
@@ -438,10 +418,7 @@ fn processing_removes_the_data_and_the_replaced_objects() {
         Arc::clone(&store),
         CompactorConfig { owner: "early".into(), retention: Some(RetentionConfig::default()), ..Default::default() },
     )
-    .with_clock({
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    });
+    .with_clock(clock_of(&now));
     let r = c.run_once().unwrap();
     assert_eq!((r.chunks_rewritten, r.delete_shards_processed), (0, 0), "{r:?}");
     assert_eq!(stored_entries(&*store), model);
@@ -502,15 +479,10 @@ fn a_pass_failing_anywhere_converges_on_the_next() {
         (Op::Put, "a/"),
         (Op::Get, "a/"),
     ];
-    let dels = deletes();
     for (op, key) in cases {
         let dir = tempfile::tempdir().unwrap();
-        let base: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
+        let (base, engine, _, want) = engine_with_deletes(dir.path());
         let faulty = Arc::new(FaultyStore::new(Arc::clone(&base)));
-        let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&base)).unwrap();
-        let model = push_all(&engine);
-        add_all(&engine, &dels);
-        let want = expected(&model, &dels);
         let now = Arc::new(AtomicI64::new(now_ns() + 2 * MIN_NS));
         faulty.fail_always(op, key);
         let failed = compactor(faulty.clone(), &now).run_once();
@@ -537,8 +509,7 @@ fn a_pass_failing_anywhere_converges_on_the_next() {
 #[test]
 fn a_label_filter_on_structured_metadata_deletes_only_those_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
+    let (store, engine) = memory_engine(config(dir.path()));
     let t = tenant("m");
     let l = labels(r#"{app="meta"}"#);
     let user = |i: i64| if i % 3 == 0 { "bob" } else { "alice" };
@@ -581,12 +552,7 @@ fn a_label_filter_on_structured_metadata_deletes_only_those_lines() {
 #[test]
 fn deletes_and_chunk_compaction_in_one_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ObjectStore> = Arc::new(MemoryStore::new());
-    let engine = Engine::open_with_store(config(dir.path()), Arc::clone(&store)).unwrap();
-    let model = push_all(&engine);
-    let dels = deletes();
-    add_all(&engine, &dels);
-    let want = expected(&model, &dels);
+    let (store, engine, _, want) = engine_with_deletes(dir.path());
     let before = chunk_objects(&*store);
     let now = Arc::new(AtomicI64::new(now_ns() + 2 * MIN_NS));
     let config = CompactorConfig {
@@ -596,10 +562,7 @@ fn deletes_and_chunk_compaction_in_one_pass() {
         chunks: Some(lokistore::ChunkCompaction::default()),
         ..CompactorConfig::default()
     };
-    let c = Compactor::new(Arc::clone(&store), config).with_clock({
-        let now = Arc::clone(&now);
-        move || now.load(Ordering::SeqCst)
-    });
+    let c = Compactor::new(Arc::clone(&store), config).with_clock(clock_of(&now));
     let r = c.run_once().unwrap();
     assert!(r.chunks_rewritten > 0 && r.delete_shards_processed > 0 && r.chunks_written > 0, "{r:?}");
     assert!(r.skipped_objects.is_empty(), "{r:?}");

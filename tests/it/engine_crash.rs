@@ -12,10 +12,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::support::{Rng, crash_seed, example_binary};
 use lokistore::engine::{Engine, LogQuery};
 use lokistore::{Direction, Entry, Labels, TenantId};
 
@@ -26,61 +27,11 @@ mod child;
 
 use child::shared::{TENANTS, batch, config};
 
-/// The kill moments' generator (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        (z ^ (z >> 31)) % n
-    }
-}
-
 /// Kill rounds.
 const ROUNDS: u64 = 15;
 
 /// Batch numbers of round `r` start at `(r + 1) * ROUND_STRIDE`.
 const ROUND_STRIDE: u64 = 10_000;
-
-/// The crash child, built once per test process (as the WAL crash test
-/// does: `cargo test` does not build examples, and a stale child binary
-/// would test old engine code).
-fn child_binary() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let bin = profile_dir.join("examples").join(format!("engine_crash_child{}", std::env::consts::EXE_SUFFIX));
-        let target = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--quiet", "--example", "engine_crash_child", "--target-dir"]).arg(target);
-        // Build with this test's features so the library is not rebuilt.
-        if cfg!(feature = "internals") {
-            cmd.args(["--features", "internals"]);
-        }
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        match cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status() {
-            Ok(status) => assert!(status.success(), "building the engine crash child failed"),
-            Err(e) => assert!(bin.exists(), "cannot run cargo to build the engine crash child: {e}"),
-        }
-        bin
-    })
-    .clone()
-}
-
-fn seed() -> u64 {
-    let s = std::env::var("ENGINE_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
-    eprintln!("engine crash test seed: {s} (set ENGINE_CRASH_SEED to repeat)");
-    s
-}
 
 /// When the parent kills the child.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +65,7 @@ struct ChildRun {
 
 /// Runs the child from batch `first` and kills it as `kill` says.
 fn run_child(dir: &Path, first: u64, kill: Kill) -> ChildRun {
-    let mut child = Command::new(child_binary())
+    let mut child = Command::new(example_binary("engine_crash_child"))
         .arg(dir)
         .arg(first.to_string())
         .stdout(Stdio::piped())
@@ -303,7 +254,7 @@ fn check(dir: &Path, ledger: &mut Ledger, what: &str) -> (Engine, usize) {
 fn engine_recovers_every_acknowledged_push_after_sigkill() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let mut rng = Rng(seed());
+    let mut rng = Rng(crash_seed("ENGINE_CRASH_SEED", "engine"));
     let start = Instant::now();
     let mut ledger = Ledger::default();
     let mut acked_total = 0usize;

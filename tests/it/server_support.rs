@@ -292,47 +292,14 @@ impl WebSocket {
     }
 }
 
-/// The push protobuf (`logproto.PushRequest`), as a Rust client declares it.
+/// The push protobuf (`logproto.PushRequest`), as the server declares it.
+#[allow(dead_code)]
+#[path = "../../examples/server/proto.rs"]
+mod proto;
+
+/// The push protobuf messages and their wire encoding.
 pub mod logproto {
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct PushRequest {
-        #[prost(message, repeated, tag = "1")]
-        pub streams: Vec<StreamAdapter>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct StreamAdapter {
-        #[prost(string, tag = "1")]
-        pub labels: String,
-        #[prost(message, repeated, tag = "2")]
-        pub entries: Vec<EntryAdapter>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct EntryAdapter {
-        #[prost(message, optional, tag = "1")]
-        pub timestamp: Option<Timestamp>,
-        #[prost(string, tag = "2")]
-        pub line: String,
-        #[prost(message, repeated, tag = "3")]
-        pub structured_metadata: Vec<LabelPairAdapter>,
-    }
-
-    #[derive(Clone, PartialEq, prost::Message)]
-    pub struct LabelPairAdapter {
-        #[prost(string, tag = "1")]
-        pub name: String,
-        #[prost(string, tag = "2")]
-        pub value: String,
-    }
-
-    #[derive(Clone, Copy, PartialEq, prost::Message)]
-    pub struct Timestamp {
-        #[prost(int64, tag = "1")]
-        pub seconds: i64,
-        #[prost(int32, tag = "2")]
-        pub nanos: i32,
-    }
+    pub use super::proto::{EntryAdapter, LabelPairAdapter, PushRequest, StreamAdapter, Timestamp};
 
     /// A snappy-block-compressed encoding, as Promtail sends it.
     pub fn encode(req: &PushRequest) -> Vec<u8> {

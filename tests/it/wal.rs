@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -337,39 +337,8 @@ fn batch_entries(b: u64) -> Vec<((String, String), Entry)> {
         .collect()
 }
 
-/// The crash child, built once per test process: `cargo test --test it`
-/// does not build examples, and a stale child would exercise old WAL code.
-fn child_binary() -> PathBuf {
-    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let bin = profile_dir.join("examples").join(format!("wal_crash_child{}", std::env::consts::EXE_SUFFIX));
-        let target = profile_dir.parent().unwrap();
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args(["build", "--quiet", "--example", "wal_crash_child", "--target-dir"]).arg(target);
-        // The features this test was built with, so the library is not rebuilt.
-        if cfg!(feature = "internals") {
-            cmd.args(["--features", "internals"]);
-        }
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        match cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status() {
-            Ok(status) => assert!(status.success(), "building the crash child failed"),
-            Err(e) => assert!(bin.exists(), "cannot run cargo to build the crash child: {e}"),
-        }
-        bin
-    })
-    .clone()
-}
-
 fn seed() -> u64 {
-    let s = std::env::var("WAL_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
-    eprintln!("WAL crash test seed: {s} (set WAL_CRASH_SEED to repeat)");
-    s | 1
+    super::support::crash_seed("WAL_CRASH_SEED", "WAL") | 1
 }
 
 /// How long a child runs.
@@ -388,7 +357,7 @@ enum Run {
 /// Runs the child from batch `first` as `run` says and returns the batches
 /// it acknowledged.
 fn run_child(dir: &Path, first: u64, run: Run) -> Vec<u64> {
-    let mut cmd = Command::new(child_binary());
+    let mut cmd = Command::new(super::support::example_binary("wal_crash_child"));
     cmd.arg(dir).arg(first.to_string());
     if let Run::Batches(m) = run {
         cmd.arg(m.to_string());

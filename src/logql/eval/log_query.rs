@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
-use std::ops::{ControlFlow, Range};
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -32,6 +32,7 @@ use bytes::Bytes;
 use memchr::memmem::Finder;
 use xxhash_rust::xxh64::xxh64;
 
+use super::units::{Unit, plan_units, run_workers, thread_count};
 use super::{EvalError, Pipeline};
 use crate::chunk::Direction;
 use crate::engine::{Engine, SelectedStream};
@@ -152,10 +153,7 @@ impl<'e> LogEvaluator<'e> {
     ) -> Result<LogQueryResult, EvalError> {
         let pipeline = Pipeline::new(&sel.stages)?;
         let streams = self.engine.select(tenant, &sel.matchers, from, through)?;
-        let threads = match self.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
+        let threads = thread_count(self.threads);
         let units = plan_units(&streams, threads);
         let workers = threads.min(units.len()).max(1);
         let job = Job {
@@ -170,36 +168,18 @@ impl<'e> LogEvaluator<'e> {
             finished: Mutex::new(streams.iter().map(|_| Vec::new()).collect()),
             failed: AtomicBool::new(false),
         };
-        let mut done = if workers == 1 {
-            Worker::new(pipeline).run(&job)
-        } else {
-            std::thread::scope(|scope| {
-                let job = &job;
-                // A thread that cannot be started leaves its share to the
-                // others.
-                let handles: Vec<_> = (1..workers)
-                    .filter_map(|_| {
-                        let work = move || match Pipeline::new(&sel.stages) {
-                            Ok(p) => Worker::new(p).run(job),
-                            Err(e) => {
-                                job.failed.store(true, Ordering::Relaxed);
-                                vec![(0, Err(e))]
-                            }
-                        };
-                        std::thread::Builder::new().name("logql-worker".into()).spawn_scoped(scope, work).ok()
-                    })
-                    .collect();
-                // This thread is a worker too.
-                let mut done = Worker::new(pipeline).run(job);
-                for h in handles {
-                    match h.join() {
-                        Ok(d) => done.extend(d),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
+        let mut done = run_workers(
+            workers,
+            "logql-worker",
+            || Worker::new(pipeline).run(&job),
+            || match Pipeline::new(&sel.stages) {
+                Ok(p) => Worker::new(p).run(&job),
+                Err(e) => {
+                    job.failed.store(true, Ordering::Relaxed);
+                    vec![(0, Err(e))]
                 }
-                done
-            })
-        };
+            },
+        );
         // The first failure in unit order, as a sequential run would report.
         done.sort_by_key(|d| d.0);
         let mut outs = Vec::with_capacity(done.len());
@@ -208,39 +188,6 @@ impl<'e> LogEvaluator<'e> {
         }
         Ok(merge(outs, &units, direction, limit))
     }
-}
-
-/// A unit of work: the chunk groups `groups` (indices in query direction)
-/// of stream `stream`; `first` for the stream's first unit.
-#[derive(Debug, Clone)]
-struct Unit {
-    stream: usize,
-    groups: Range<usize>,
-    first: bool,
-}
-
-/// Streams in label order, each cut into runs of chunk groups when it is
-/// large: about four units per thread, so that one big stream among small
-/// ones is shared out too. On one thread, whole streams.
-fn plan_units(streams: &[SelectedStream], threads: usize) -> Vec<Unit> {
-    let whole = |stream| Unit { stream, groups: 0..usize::MAX, first: true };
-    if threads <= 1 {
-        return (0..streams.len()).map(whole).collect();
-    }
-    let groups: Vec<usize> = streams.iter().map(SelectedStream::num_groups).collect();
-    let per = groups.iter().sum::<usize>().div_ceil(4 * threads).max(1);
-    let mut units = Vec::with_capacity(4 * threads + streams.len());
-    for (stream, &n) in groups.iter().enumerate() {
-        if n <= per {
-            units.push(whole(stream));
-            continue;
-        }
-        for start in (0..n).step_by(per) {
-            let end = if start + per >= n { usize::MAX } else { start + per };
-            units.push(Unit { stream, groups: start..end, first: start == 0 });
-        }
-    }
-    units
 }
 
 /// What the workers share.

@@ -4,10 +4,13 @@
 //! |---|---|
 //! | `pipeline.rs` | [`Pipeline`]: stages compiled once (Loki's stage order), run per line |
 //! | `log_query.rs` | [`query_logs`]: a log query's streams and entries, Loki's limit and ordering |
+//! | `metric/` | [`metric::query_metric`]: metric queries, instant and range |
+//! | `units.rs` | work units (runs of a stream's chunk groups) and scoped worker threads, shared by both |
 
 mod log_query;
 pub mod metric;
 mod pipeline;
+mod units;
 
 pub use log_query::{LogEvaluator, LogQueryResult, LogStream, query_logs, select_logs};
 pub use pipeline::Pipeline;

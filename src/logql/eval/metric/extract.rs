@@ -43,7 +43,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher, RandomState};
-use std::ops::{ControlFlow, Range};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -58,6 +58,7 @@ use crate::engine::{BlockVisitor, Engine, EntryView, SelectedStream, StreamBlock
 use crate::labels::{Label, Labels};
 use crate::logql::ast::{Conversion, Grouping, LabelFilter, RangeAggregation, RangeOp, Stage};
 use crate::logql::eval::Pipeline;
+use crate::logql::eval::units::{Unit, plan_units, run_workers, thread_count};
 use crate::logql::log::{
     ERROR_DETAILS_LABEL, ERROR_LABEL, ErrorKind, LabelsBuilder, LineFilter, parse_go_duration, parse_go_float,
     parse_humanize_bytes,
@@ -244,10 +245,7 @@ pub(crate) fn extract(
     let first = Worker::new(&plan)?;
 
     let streams = ctx.engine.select(ctx.tenant, &r.range.selector.matchers, from, through)?;
-    let threads = match ctx.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = thread_count(ctx.threads);
     let units = plan_units(&streams, threads);
     let workers = threads.min(units.len()).max(1);
     let job = Job {
@@ -258,35 +256,18 @@ pub(crate) fn extract(
         next: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
-    let mut done = if workers == 1 {
-        first.run(&job)
-    } else {
-        std::thread::scope(|scope| {
-            let (job, plan) = (&job, &plan);
-            // A thread that cannot be started leaves its share to the others.
-            let handles: Vec<_> = (1..workers)
-                .filter_map(|_| {
-                    let work = move || match Worker::new(plan) {
-                        Ok(w) => w.run(job),
-                        Err(e) => {
-                            job.failed.store(true, Ordering::Relaxed);
-                            vec![(0, Err(e))]
-                        }
-                    };
-                    std::thread::Builder::new().name("logql-metric".into()).spawn_scoped(scope, work).ok()
-                })
-                .collect();
-            // This thread is a worker too.
-            let mut done = first.run(job);
-            for h in handles {
-                match h.join() {
-                    Ok(d) => done.extend(d),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
+    let mut done = run_workers(
+        workers,
+        "logql-metric",
+        || first.run(&job),
+        || match Worker::new(&plan) {
+            Ok(w) => w.run(&job),
+            Err(e) => {
+                job.failed.store(true, Ordering::Relaxed);
+                vec![(0, Err(e))]
             }
-            done
-        })
-    };
+        },
+    );
     // Unit order: the first failure a sequential run would meet, and the
     // samples in the order it would have added them.
     done.sort_by_key(|d| d.0);
@@ -318,38 +299,6 @@ pub(crate) fn extract(
     }
     series.sort_by(|a, b| a.metric.cmp(&b.metric));
     Ok(series)
-}
-
-/// A unit of work: the chunk groups `groups` (indices in time order) of
-/// stream `stream`.
-#[derive(Debug, Clone)]
-struct Unit {
-    stream: usize,
-    groups: Range<usize>,
-}
-
-/// Streams in label order, each cut into runs of chunk groups when it is
-/// large (about four units per thread, so one big stream among small ones
-/// is shared out too). On one thread, whole streams.
-fn plan_units(streams: &[SelectedStream], threads: usize) -> Vec<Unit> {
-    let whole = |stream| Unit { stream, groups: 0..usize::MAX };
-    if threads <= 1 {
-        return (0..streams.len()).map(whole).collect();
-    }
-    let groups: Vec<usize> = streams.iter().map(SelectedStream::num_groups).collect();
-    let per = groups.iter().sum::<usize>().div_ceil(4 * threads).max(1);
-    let mut units = Vec::with_capacity(4 * threads + streams.len());
-    for (stream, &n) in groups.iter().enumerate() {
-        if n <= per {
-            units.push(whole(stream));
-            continue;
-        }
-        for start in (0..n).step_by(per) {
-            let end = if start + per >= n { usize::MAX } else { start + per };
-            units.push(Unit { stream, groups: start..end });
-        }
-    }
-    units
 }
 
 /// What the workers share.
