@@ -10,27 +10,9 @@ use lokistore::Label;
 use lokistore::logql::eval::LogStream;
 use lokistore::logql::eval::metric::MetricResult;
 
-/// Appends `s` as a JSON string, escaping as Go's `encoding/json` does
-/// (HTML characters and U+2028 / U+2029 as `\uXXXX`).
+/// Appends `s` as a JSON string, escaping as Go's `encoding/json` does.
 pub fn push_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    lokistore::compactor::go_json_string(out, s);
 }
 
 /// A label set as a JSON object.

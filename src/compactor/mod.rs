@@ -42,6 +42,7 @@ mod table;
 pub use chunks::ChunkCompaction;
 pub use deletes::{
     DELETES_PREFIX, DeleteConfig, DeleteError, DeleteRequest, DeleteShard, DeleteStatus, delete_requests_json,
+    go_json_string,
 };
 pub use error::CompactorError;
 pub use lease::{LEASE_PREFIX, Lease};

@@ -38,7 +38,7 @@ mod store;
 
 pub(crate) use filter::{CompiledDelete, DeleteFilter};
 pub(crate) use process::Batch;
-pub use request::{DeleteRequest, DeleteShard, DeleteStatus, delete_requests_json};
+pub use request::{DeleteRequest, DeleteShard, DeleteStatus, delete_requests_json, go_json_string};
 pub(crate) use request::{Record, has_filter, validate_query};
 pub use store::DELETES_PREFIX;
 pub(crate) use store::{DeleteStore, NewRequest};

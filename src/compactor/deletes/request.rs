@@ -205,8 +205,10 @@ fn json_seconds(out: &mut String, ms: i64) {
     }
 }
 
-/// A string as Go's `encoding/json` writes it (HTML characters escaped).
-fn json_string(out: &mut String, s: &str) {
+/// Appends `s` as a JSON string the way Go's `encoding/json` writes it:
+/// HTML characters (`<`, `>`, `&`) and U+2028 / U+2029 as `\uXXXX`, other
+/// controls escaped, everything else raw. Loki's HTTP answers use it.
+pub fn go_json_string(out: &mut String, s: &str) {
     use fmt::Write as _;
     out.push('"');
     for c in s.chars() {
@@ -235,15 +237,15 @@ impl DeleteRequest {
     pub fn loki_json(&self) -> String {
         let mut out = String::with_capacity(160 + self.query.len());
         out.push_str("{\"request_id\":");
-        json_string(&mut out, &self.request_id);
+        go_json_string(&mut out, &self.request_id);
         out.push_str(",\"start_time\":");
         json_seconds(&mut out, self.start_ns.div_euclid(NS_PER_MS));
         out.push_str(",\"end_time\":");
         json_seconds(&mut out, self.end_ns.div_euclid(NS_PER_MS));
         out.push_str(",\"query\":");
-        json_string(&mut out, &self.query);
+        go_json_string(&mut out, &self.query);
         out.push_str(",\"status\":");
-        json_string(&mut out, &self.status.to_string());
+        go_json_string(&mut out, &self.status.to_string());
         out.push_str(",\"created_at\":");
         json_seconds(&mut out, self.created_at_ns.div_euclid(NS_PER_MS));
         out.push_str(",\"user_id\":\"\"}");
